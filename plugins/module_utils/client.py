@@ -1,0 +1,324 @@
+# -*- coding: utf-8 -*-
+# Copyright: smartx.cloudtower contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The one HTTP client every module uses to talk to CloudTower.
+
+One requests.Session per module run (keep-alive, one TLS handshake), a lazy
+login, the raw token in ``Authorization``, a single re-login when the token is
+refused, bounded retries for what is safe to retry, and typed errors that name
+the endpoint, status, API code and request id. Secrets never leave this file
+in clear: they are not logged and are masked in every message built here.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import traceback
+
+try:
+    import requests
+    import urllib3
+    HAS_REQUESTS = True
+    REQUESTS_IMPORT_ERROR = None
+except ImportError:  # pragma: no cover - exercised by the sanity import test
+    HAS_REQUESTS = False
+    REQUESTS_IMPORT_ERROR = traceback.format_exc()
+
+from ansible_collections.smartx.cloudtower.plugins.module_utils.errors import (
+    ApiError,
+    AuthenticationError,
+    InputError,
+    TransportError,
+)
+from ansible_collections.smartx.cloudtower.plugins.module_utils.retry import Backoff, Deadline, sleep_within
+from ansible_collections.smartx.cloudtower.plugins.module_utils.version import USER_AGENT
+
+API_PREFIX = "/v2/api"
+# Reads are safe to repeat; a 500 on a read is as retryable as a gateway error.
+RETRYABLE_READ_STATUSES = frozenset((500, 502, 503, 504))
+REAUTH_STATUSES = frozenset((401, 403))
+API_CODE_PATTERN = re.compile(r"^[A-Z][A-Z0-9_]+$")
+MASK = "********"
+
+
+def is_read(operation):
+    """get-* queries change nothing, so they may be retried freely."""
+    return operation.startswith("get-")
+
+
+class ConnectionSettings:
+    """Validated connection options, built from a module's params."""
+
+    def __init__(self, host, username=None, password=None, user_source="LOCAL", token=None,
+                 validate_certs=True, ca_path=None, language="en-US", request_timeout=30.0, retry_timeout=60.0):
+        self.base_url = self.normalise_host(host)
+        self.username = username
+        self.password = password
+        self.user_source = user_source or "LOCAL"
+        self.token = token
+        self.validate_certs = validate_certs
+        self.ca_path = ca_path
+        self.language = language or "en-US"
+        self.request_timeout = float(request_timeout)
+        self.retry_timeout = float(retry_timeout)
+        if self.request_timeout <= 0:
+            raise InputError("request_timeout", request_timeout, "must be a positive number of seconds")
+        if self.retry_timeout < 0:
+            raise InputError("retry_timeout", retry_timeout, "must be zero (no retries) or a positive number of seconds")
+        if not token and not (username and password):
+            raise InputError(
+                "cloudtower_token",
+                None,
+                "give cloudtower_token (or CLOUDTOWER_TOKEN), or both cloudtower_username and cloudtower_password "
+                "(or CLOUDTOWER_USERNAME and CLOUDTOWER_PASSWORD)",
+            )
+
+    @classmethod
+    def from_params(cls, params):
+        return cls(
+            host=params.get("cloudtower_host"),
+            username=params.get("cloudtower_username"),
+            password=params.get("cloudtower_password"),
+            user_source=params.get("cloudtower_user_source"),
+            token=params.get("cloudtower_token"),
+            validate_certs=params.get("validate_certs", True),
+            ca_path=params.get("ca_path"),
+            language=params.get("language"),
+            request_timeout=params.get("request_timeout") or 30.0,
+            retry_timeout=params.get("retry_timeout") if params.get("retry_timeout") is not None else 60.0,
+        )
+
+    @staticmethod
+    def normalise_host(host):
+        if not host:
+            raise InputError("cloudtower_host", host, "is required: set it or CLOUDTOWER_HOST to the CloudTower URL, e.g. https://cloudtower.example.com")
+        text = str(host).strip().rstrip("/")
+        match = re.match(r"^(https?)://[^/\s]+", text, re.IGNORECASE)
+        if not match:
+            raise InputError("cloudtower_host", host, "must be a URL starting with https:// (or http://), e.g. https://cloudtower.example.com")
+        if text.endswith(API_PREFIX):
+            text = text[: -len(API_PREFIX)]
+        return text
+
+    @property
+    def is_plain_http(self):
+        return self.base_url.lower().startswith("http://")
+
+    @property
+    def secrets(self):
+        return [s for s in (self.password, self.token) if s]
+
+
+class _NoResponse(Exception):
+    """A request that produced no HTTP response; says whether the server may have seen it."""
+
+    def __init__(self, reason, may_have_reached_server, tls=False):
+        super().__init__(reason)
+        self.reason = reason
+        self.may_have_reached_server = may_have_reached_server
+        self.tls = tls
+
+
+def _never_reached_server(exc):
+    """True when the failure happened before the request could be sent."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    cause = exc.args[0] if exc.args else None
+    reason = getattr(cause, "reason", None)
+    return isinstance(reason, urllib3.exceptions.NewConnectionError) or isinstance(cause, urllib3.exceptions.NewConnectionError)
+
+
+class CloudTowerClient:
+    """Sends CloudTower API calls with login, retries and error mapping."""
+
+    def __init__(self, settings, warn=None, sleep=time.sleep, clock=time.monotonic, session=None, rng=None):
+        self.settings = settings
+        self._warn = warn or (lambda message: None)
+        self._sleep = sleep
+        self._clock = clock
+        self._rng = rng
+        self._token = settings.token
+        self.login_count = 0
+        self.request_count = 0
+        self._session = session or self._new_session()
+        self._warn_about_transport_security()
+
+    # ----- public API -------------------------------------------------
+    def call(self, operation, body=None):
+        """POST body to /v2/api/<operation> and return the decoded JSON reply."""
+        if self._token is None:
+            self.login()
+        return self._call_with_retries(operation, {} if body is None else body, authenticated=True)
+
+    def mutate(self, operation, body):
+        """Send a mutation; returns the list of {task_id, data} CloudTower answered."""
+        reply = self.call(operation, body)
+        if isinstance(reply, dict):
+            return [reply]
+        return list(reply or [])
+
+    def login(self):
+        """Log in with the configured credentials and keep the token for later calls."""
+        settings = self.settings
+        if not (settings.username and settings.password):
+            raise AuthenticationError(
+                "login",
+                401,
+                "CloudTower rejected the token and no cloudtower_username/cloudtower_password were given to log in again",
+            )
+        body = {"username": settings.username, "password": settings.password, "source": settings.user_source}
+        reply = self._call_with_retries("login", body, authenticated=False)
+        token = ((reply or {}).get("data") or {}).get("token") if isinstance(reply, dict) else None
+        if not token:
+            raise ApiError("login", 200, "the login reply carried no token")
+        self._token = token
+        self.login_count += 1
+        return token
+
+    @property
+    def token(self):
+        """The token in use, logging in first if needed (for cloudtower_auth)."""
+        if self._token is None:
+            self.login()
+        return self._token
+
+    def redact(self, text):
+        """Mask every secret this client knows of in text."""
+        if not isinstance(text, str):
+            return text
+        for secret in self.settings.secrets + ([self._token] if self._token else []):
+            if secret:
+                text = text.replace(secret, MASK)
+        return text
+
+    # ----- retries ----------------------------------------------------
+    def _call_with_retries(self, operation, body, authenticated):
+        deadline = Deadline(self.settings.retry_timeout, clock=self._clock)
+        backoff = Backoff(rng=self._rng)
+        relogged_in = False
+        attempts = 0
+        while True:
+            attempts += 1
+            try:
+                response = self._post(operation, body, authenticated)
+            except _NoResponse as failure:
+                if self._may_retry_transport(operation, failure) and self._pause(deadline, backoff):
+                    continue
+                raise self._transport_error(operation, failure, attempts)
+            if response.status_code < 400:
+                return self._decode(operation, response)
+            if authenticated and response.status_code in REAUTH_STATUSES and not relogged_in and self._can_log_in():
+                relogged_in = True
+                self._token = None
+                self.login()
+                continue
+            error = self._api_error(operation, response, attempts)
+            if error.is_resource_locked and self._pause(deadline, backoff):
+                continue
+            if is_read(operation) and response.status_code in RETRYABLE_READ_STATUSES and self._pause(deadline, backoff):
+                continue
+            raise error
+
+    def _pause(self, deadline, backoff):
+        return sleep_within(deadline, backoff.next_delay(), sleep=self._sleep)
+
+    @staticmethod
+    def _may_retry_transport(operation, failure):
+        if failure.tls:
+            return False
+        # A mutation that may have reached the server could have started a task:
+        # sending it again could create a second VM or snapshot.
+        return is_read(operation) or operation == "login" or not failure.may_have_reached_server
+
+    def _can_log_in(self):
+        return bool(self.settings.username and self.settings.password)
+
+    # ----- one HTTP exchange --------------------------------------------
+    def _post(self, operation, body, authenticated):
+        headers = {"Authorization": self._token} if authenticated and self._token else {}
+        url = "%s%s/%s" % (self.settings.base_url, API_PREFIX, operation)
+        self.request_count += 1
+        try:
+            return self._session.post(url, json=body, headers=headers, timeout=self.settings.request_timeout)
+        except requests.exceptions.SSLError as exc:
+            raise _NoResponse(self._tls_reason(exc), may_have_reached_server=False, tls=True)
+        except requests.exceptions.Timeout as exc:
+            reached = not isinstance(exc, requests.exceptions.ConnectTimeout)
+            raise _NoResponse("no reply within request_timeout=%ss" % self.settings.request_timeout, reached)
+        except requests.exceptions.RequestException as exc:
+            raise _NoResponse(self.redact(str(exc)), may_have_reached_server=not _never_reached_server(exc))
+
+    def _decode(self, operation, response):
+        if not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            raise ApiError(operation, response.status_code, "the reply is not JSON: %s" % self.redact(response.text[:200]),
+                           request_id=response.headers.get("x-tower-request-id"))
+
+    def _api_error(self, operation, response, attempts):
+        message, code, props = self._parse_error_body(response)
+        cls = AuthenticationError if operation == "login" or response.status_code in REAUTH_STATUSES else ApiError
+        return cls(
+            operation,
+            response.status_code,
+            self.redact(message),
+            api_code=code,
+            request_id=response.headers.get("x-tower-request-id"),
+            props=props,
+            attempts=attempts,
+        )
+
+    @staticmethod
+    def _parse_error_body(response):
+        """Understand both error shapes: a bare JSON string (1.8) and ErrorBody (1.10+)."""
+        try:
+            body = response.json()
+        except ValueError:
+            body = response.text.strip() or None
+        if isinstance(body, dict):
+            message = body.get("message") or body.get("error") or str(body)
+            return message, body.get("code"), body.get("props")
+        if isinstance(body, str):
+            return body, body if API_CODE_PATTERN.match(body) else None, None
+        return (str(body) if body is not None else response.reason), None, None
+
+    def _transport_error(self, operation, failure, attempts):
+        url = "%s%s/%s" % (self.settings.base_url, API_PREFIX, operation)
+        if failure.tls:
+            message = "TLS verification failed for %s: %s" % (url, failure.reason)
+        else:
+            message = "CloudTower API /%s: no response from %s: %s" % (operation, url, failure.reason)
+            if failure.may_have_reached_server and not is_read(operation):
+                message += " (the request may have reached CloudTower; it was not re-sent, to avoid doing it twice)"
+        return TransportError(message, endpoint=operation, reason=failure.reason, attempts=attempts)
+
+    def _tls_reason(self, exc):
+        text = self.redact(str(exc))
+        hint = ("Set ca_path (or CLOUDTOWER_CA_PATH) to the CA certificate that signed CloudTower's certificate, "
+                "or validate_certs: false to skip verification (not recommended)")
+        if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
+            return "certificate verify failed (%s). %s" % (text.split("certificate verify failed")[-1].strip(" :()'\"") or "untrusted", hint)
+        return "%s. %s" % (text, hint)
+
+    # ----- session set-up -------------------------------------------------
+    def _new_session(self):
+        settings = self.settings
+        session = requests.Session()
+        session.verify = settings.ca_path if (settings.validate_certs and settings.ca_path) else bool(settings.validate_certs)
+        session.headers.update({
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+            "content-language": settings.language,
+            "User-Agent": USER_AGENT,
+        })
+        return session
+
+    def _warn_about_transport_security(self):
+        if self.settings.is_plain_http:
+            self._warn("cloudtower_host uses plain http://: credentials and tokens cross the network unencrypted. Use https:// outside a lab.")
+        elif not self.settings.validate_certs:
+            self._warn("validate_certs is false: CloudTower's TLS certificate is not verified. Prefer ca_path with its CA certificate.")
+            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)

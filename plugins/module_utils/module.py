@@ -1,0 +1,96 @@
+# -*- coding: utf-8 -*-
+# Copyright: smartx.cloudtower contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The base every smartx.cloudtower module is built on.
+
+It adds the shared connection (and wait) options to a module's own argument
+spec, gives the module one lazily created client and task waiter, and turns
+this collection's typed errors into ``fail_json`` results with structured
+fields instead of tracebacks.
+"""
+
+from __future__ import annotations
+
+from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+
+from ansible_collections.smartx.cloudtower.plugins.module_utils.client import (
+    HAS_REQUESTS,
+    REQUESTS_IMPORT_ERROR,
+    CloudTowerClient,
+    ConnectionSettings,
+)
+from ansible_collections.smartx.cloudtower.plugins.module_utils.errors import CloudTowerError
+from ansible_collections.smartx.cloudtower.plugins.module_utils.tasks import TaskWaiter
+
+
+def connection_argument_spec():
+    """The options of doc fragment smartx.cloudtower.connection."""
+    return dict(
+        cloudtower_host=dict(type="str", fallback=(env_fallback, ["CLOUDTOWER_HOST"])),
+        cloudtower_username=dict(type="str", fallback=(env_fallback, ["CLOUDTOWER_USERNAME"])),
+        cloudtower_password=dict(type="str", no_log=True, fallback=(env_fallback, ["CLOUDTOWER_PASSWORD"])),
+        cloudtower_user_source=dict(type="str", choices=["LOCAL", "LDAP"], default="LOCAL",
+                                    fallback=(env_fallback, ["CLOUDTOWER_USER_SOURCE"])),
+        cloudtower_token=dict(type="str", no_log=True, fallback=(env_fallback, ["CLOUDTOWER_TOKEN"])),
+        validate_certs=dict(type="bool", default=True, fallback=(env_fallback, ["CLOUDTOWER_VALIDATE_CERTS"])),
+        ca_path=dict(type="path", fallback=(env_fallback, ["CLOUDTOWER_CA_PATH"])),
+        language=dict(type="str", choices=["en-US", "zh-CN"], default="en-US", fallback=(env_fallback, ["CLOUDTOWER_LANGUAGE"])),
+        request_timeout=dict(type="float", default=30.0, fallback=(env_fallback, ["CLOUDTOWER_REQUEST_TIMEOUT"])),
+        retry_timeout=dict(type="float", default=60.0, fallback=(env_fallback, ["CLOUDTOWER_RETRY_TIMEOUT"])),
+    )
+
+
+def wait_argument_spec():
+    """The options of doc fragment smartx.cloudtower.wait."""
+    return dict(
+        wait=dict(type="bool", default=True),
+        wait_timeout=dict(type="int", default=600),
+    )
+
+
+class CloudTowerModule(AnsibleModule):
+    """AnsibleModule with the shared options, one client, and structured failures."""
+
+    def __init__(self, argument_spec, waits=False, **kwargs):
+        spec = connection_argument_spec()
+        if waits:
+            spec.update(wait_argument_spec())
+        spec.update(argument_spec)
+        super().__init__(argument_spec=spec, **kwargs)
+        if not HAS_REQUESTS:
+            self.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
+        self._client = None
+        self._waiter = None
+
+    @property
+    def client(self):
+        if self._client is None:
+            self._client = CloudTowerClient(ConnectionSettings.from_params(self.params), warn=self.warn)
+        return self._client
+
+    @property
+    def waiter(self):
+        if self._waiter is None:
+            timeout = self.params.get("wait_timeout")
+            if timeout is not None and timeout <= 0:
+                self.fail_json(msg="Invalid value %r for option 'wait_timeout': must be a positive number of seconds" % timeout)
+            self._waiter = TaskWaiter(self.client, timeout if timeout is not None else 600)
+        return self._waiter
+
+    def fail_from_error(self, error, **result):
+        """fail_json with the error's message and structured fields, secrets masked."""
+        fields = error.to_result()
+        if self._client is not None:
+            message = self._client.redact(error.message)
+            fields["error"]["message"] = message
+        else:
+            message = error.message
+        result.update(fields)
+        self.fail_json(msg=message, **result)
+
+    def run(self, main):
+        """Call main(self) and report any CloudTowerError as a clean failure."""
+        try:
+            main(self)
+        except CloudTowerError as error:
+            self.fail_from_error(error)

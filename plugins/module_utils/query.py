@@ -1,0 +1,135 @@
+# -*- coding: utf-8 -*-
+# Copyright: smartx.cloudtower contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Where-filters, pagination and name-or-id resolution.
+
+CloudTower queries follow Prisma 1: a ``where`` object, ``orderBy`` and
+cursor pagination with ``first``/``after``. Everything here returns all pages
+by default; several collections of other platforms silently stopped at 50.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.smartx.cloudtower.plugins.module_utils.errors import AmbiguousNameError, InputError, NotFoundError
+
+DEFAULT_PAGE_SIZE = 1000
+
+
+def where_and(*clauses):
+    """Combine where clauses with AND, dropping empty ones."""
+    parts = [c for c in clauses if c]
+    if not parts:
+        return {}
+    if len(parts) == 1:
+        return parts[0]
+    return {"AND": parts}
+
+
+def where_from_options(params, mapping):
+    """Translate module options into where clauses.
+
+    mapping: option name -> where key (e.g. {"names": "name_in"}); options left
+    unset are ignored, so a module can declare every filter it supports once.
+    """
+    clauses = []
+    for option, key in mapping.items():
+        value = params.get(option)
+        if value is None or value == []:
+            continue
+        clauses.append({key: value})
+    return where_and(*clauses)
+
+
+def validate_where(option, where):
+    """A raw where from the user must be a mapping; the server judges its keys."""
+    if where is None:
+        return {}
+    if not isinstance(where, dict):
+        raise InputError(option, where, "must be a mapping such as {name_starts_with: web}")
+    return where
+
+
+def paginate(client, operation, where=None, order_by=None, limit=None, page_size=DEFAULT_PAGE_SIZE):
+    """Return every record of a get-* query, page by page, in a stable order.
+
+    Paging uses the id of the last record as the ``after`` cursor, which stays
+    correct when records are added between pages (``skip`` would not).
+    """
+    records = []
+    cursor = None
+    while True:
+        wanted = page_size if limit is None else min(page_size, limit - len(records))
+        if wanted <= 0:
+            return records
+        body = {"first": wanted}
+        if where:
+            body["where"] = where
+        if order_by:
+            body["orderBy"] = order_by
+        if cursor:
+            body["after"] = cursor
+        page = client.call(operation, body) or []
+        records.extend(page)
+        if len(page) < wanted:
+            return records
+        cursor = page[-1]["id"]
+
+
+def fetch_by_ids(client, operation, ids, page_size=DEFAULT_PAGE_SIZE):
+    """Read records by id, in the order of ids; unknown ids are simply absent."""
+    unique = list(dict.fromkeys(ids))
+    found = {}
+    for start in range(0, len(unique), page_size):
+        chunk = unique[start:start + page_size]
+        for record in paginate(client, operation, where={"id_in": chunk}, page_size=page_size):
+            found[record["id"]] = record
+    return [found[i] for i in unique if i in found]
+
+
+def resolve(client, operation, resource, option, values, scope=None, scope_text=None):
+    """Map each name-or-id in values to exactly one record, in one query.
+
+    An id match wins over a name match; a name shared by several records is an
+    error listing their ids; every unknown value is reported at once.
+    """
+    wanted = list(dict.fromkeys(values))
+    if not wanted:
+        return []
+    records = paginate(client, operation, where=where_and(scope, {"OR": [{"id_in": wanted}, {"name_in": wanted}]}))
+    by_id = {r["id"]: r for r in records}
+    resolved = []
+    missing = []
+    for value in wanted:
+        if value in by_id:
+            resolved.append(by_id[value])
+            continue
+        named = [r for r in records if r.get("name") == value]
+        if len(named) > 1:
+            raise AmbiguousNameError(option, value, resource, named)
+        if not named:
+            missing.append(value)
+            continue
+        resolved.append(named[0])
+    if missing:
+        shown = missing[0] if len(missing) == 1 else missing
+        raise NotFoundError(option, shown, resource, scope_text)
+    return resolved
+
+
+def resolve_one(client, operation, resource, option, value, scope=None, scope_text=None):
+    """resolve() for a single value."""
+    return resolve(client, operation, resource, option, [value], scope, scope_text)[0]
+
+
+def find_by_name_or_id(client, operation, resource, option, value, scope=None):
+    """Like resolve_one, but an unknown value returns None instead of failing.
+
+    Stateful modules use it: a missing resource is something to create.
+    """
+    records = paginate(client, operation, where=where_and(scope, {"OR": [{"id": value}, {"name": value}]}))
+    for record in records:
+        if record["id"] == value:
+            return record
+    if len(records) > 1:
+        raise AmbiguousNameError(option, value, resource, records)
+    return records[0] if records else None
