@@ -1,0 +1,227 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: smartx.cloudtower contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: cloudtower_task_info
+short_description: Read CloudTower's asynchronous tasks, and optionally wait for them to finish
+version_added: 0.1.0
+description:
+  - Returns CloudTower tasks selected by id, by ids or by a raw C(where) filter, all pages.
+  - With O(wait=true), polls the selected tasks until each one is SUCCESSED or FAILED (PAUSED is not final),
+    all of them in one query per round, and fails listing every failed task with its error.
+  - Use it after modules run with O(smartx.cloudtower.cloudtower_vm#module:wait=false), to fan work out and wait once.
+author:
+  - smartx.cloudtower contributors
+extends_documentation_fragment:
+  - smartx.cloudtower.connection
+attributes:
+  check_mode:
+    support: full
+    details: Only reads, so it runs the same in check mode.
+  diff_mode:
+    support: none
+options:
+  id:
+    description: Id of one task.
+    type: str
+  ids:
+    description: Ids of several tasks.
+    type: list
+    elements: str
+  where:
+    description:
+      - A raw CloudTower C(TaskWhereInput) filter, combined with the other filters by AND.
+      - For example C({status: FAILED}) or C({description_contains: snapshot}).
+    type: dict
+  order_by:
+    description: Order of the results, one value such as V(local_created_at_DESC).
+    type: str
+  limit:
+    description: Return at most this many tasks. All tasks that match are returned by default.
+    type: int
+  wait:
+    description:
+      - Wait until every selected task is SUCCESSED or FAILED.
+      - A task id that CloudTower does not show yet counts as pending, never as done.
+    type: bool
+    default: false
+  wait_timeout:
+    description: Seconds to wait when O(wait=true), then fail listing each unfinished task with its status and progress.
+    type: int
+    default: 600
+  fail_on_task_failure:
+    description: With O(wait=true), fail when any task ended FAILED. With V(false), report them in RV(failed_tasks) only.
+    type: bool
+    default: true
+  query:
+    description:
+      - A JMESPath expression applied to the list of tasks; its result is returned in RV(query_result).
+      - For example V([?status=='FAILED'].{id: id, error: error_message}).
+    type: str
+"""
+
+EXAMPLES = r"""
+- name: Start snapshots without waiting
+  smartx.cloudtower.cloudtower_vm_snapshot:
+    vms: "{{ groups['cloudtower_running'] }}"
+    name: "nightly-{vm_name}"
+    wait: false
+  register: started
+
+- name: Wait for all of them at once
+  smartx.cloudtower.cloudtower_task_info:
+    ids: "{{ started.tasks | map(attribute='id') }}"
+    wait: true
+    wait_timeout: 1800
+
+- name: The failed tasks of the last hundred
+  smartx.cloudtower.cloudtower_task_info:
+    where:
+      status: FAILED
+    order_by: local_created_at_DESC
+    limit: 100
+    query: "[].{id: id, what: description, error: error_message}"
+  register: failures
+"""
+
+RETURN = r"""
+tasks:
+  description: The selected tasks as CloudTower returns them, after waiting when O(wait=true).
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - id: cmg6y13w6055h0958o1afczt5
+      description: Creates a snapshot nightly-web-1 for VM web-1
+      status: SUCCESSED
+      progress: 1
+      error_code: null
+      error_message: null
+count:
+  description: Number of tasks in RV(tasks).
+  returned: always
+  type: int
+  sample: 1
+by_status:
+  description: How many of the tasks are in each status.
+  returned: always
+  type: dict
+  sample: {SUCCESSED: 9, FAILED: 1}
+failed_tasks:
+  description: The tasks that ended FAILED, with their errors.
+  returned: always
+  type: list
+  elements: dict
+missing_ids:
+  description: Requested ids CloudTower does not show (yet).
+  returned: always
+  type: list
+  elements: str
+query_result:
+  description: The result of O(query) applied to RV(tasks).
+  returned: when O(query) is given
+  type: raw
+"""
+
+from ansible_collections.smartx.cloudtower.plugins.module_utils.errors import InputError, TaskFailedError, TaskTimeoutError
+from ansible_collections.smartx.cloudtower.plugins.module_utils.module import CloudTowerModule
+from ansible_collections.smartx.cloudtower.plugins.module_utils.projection import apply_query, compile_query
+from ansible_collections.smartx.cloudtower.plugins.module_utils.query import paginate, validate_where, where_and, where_from_options
+from ansible_collections.smartx.cloudtower.plugins.module_utils.tasks import TaskWaiter
+
+
+def requested_ids(params):
+    ids = list(params.get("ids") or [])
+    if params.get("id"):
+        ids.insert(0, params["id"])
+    return list(dict.fromkeys(ids))
+
+
+def select_tasks(module, ids):
+    params = module.params
+    where = where_and(
+        where_from_options({"ids": ids}, {"ids": "id_in"}),
+        validate_where("where", params.get("where")),
+    )
+    return paginate(module.client, "get-tasks", where=where, order_by=params.get("order_by"), limit=params.get("limit"))
+
+
+def count_by_status(tasks):
+    counts = {}
+    for task in tasks:
+        status = task.get("status") or "NOT_VISIBLE"
+        counts[status] = counts.get(status, 0) + 1
+    return counts
+
+
+def report(module, tasks, ids, compiled, **extra):
+    visible = [t for t in tasks if t.get("status")]
+    result = dict(
+        changed=False,
+        tasks=visible,
+        count=len(visible),
+        by_status=count_by_status(visible),
+        failed_tasks=[t for t in visible if t.get("status") == "FAILED"],
+        missing_ids=[i for i in ids if i not in {t["id"] for t in visible}],
+    )
+    if compiled is not None:
+        result["query_result"] = apply_query(compiled, visible)
+    result.update(extra)
+    return result
+
+
+def wait_for(module, tasks, ids, compiled):
+    waiter = TaskWaiter(module.client, module.params["wait_timeout"])
+    wanted = ids or [t["id"] for t in tasks]
+    try:
+        final = waiter.wait(wanted, context="Waiting for tasks")
+    except TaskFailedError as error:
+        final = error.failed + error.succeeded
+        if module.params["fail_on_task_failure"]:
+            module.fail_from_error(error, **report(module, final, wanted, compiled))
+    except TaskTimeoutError as error:
+        module.fail_from_error(error, **report(module, error.unfinished, wanted, compiled))
+    module.exit_json(**report(module, final, wanted, compiled, polls=waiter.polls))
+
+
+def run(module):
+    params = module.params
+    compiled = compile_query("query", params.get("query"))
+    ids = requested_ids(params)
+    if params.get("limit") is not None and params["limit"] <= 0:
+        raise InputError("limit", params["limit"], "must be a positive number")
+    if params["wait"] and params["wait_timeout"] <= 0:
+        raise InputError("wait_timeout", params["wait_timeout"], "must be a positive number of seconds")
+    if not ids and not params.get("where") and params["wait"]:
+        raise InputError("wait", True, "needs id, ids or where to select the tasks to wait for")
+    tasks = select_tasks(module, ids) if (params.get("where") or not ids or not params["wait"]) else []
+    if params["wait"]:
+        wait_for(module, tasks, ids, compiled)
+    module.exit_json(**report(module, tasks, ids, compiled))
+
+
+def main():
+    module = CloudTowerModule(
+        argument_spec=dict(
+            id=dict(type="str"),
+            ids=dict(type="list", elements="str"),
+            where=dict(type="dict"),
+            order_by=dict(type="str"),
+            limit=dict(type="int"),
+            wait=dict(type="bool", default=False),
+            wait_timeout=dict(type="int", default=600),
+            fail_on_task_failure=dict(type="bool", default=True),
+            query=dict(type="str"),
+        ),
+        supports_check_mode=True,
+    )
+    module.run(run)
+
+
+if __name__ == "__main__":
+    main()
