@@ -19,6 +19,7 @@ author:
   - smartx.cloudtower contributors
 extends_documentation_fragment:
   - smartx.cloudtower.connection
+  - smartx.cloudtower.info
 attributes:
   check_mode:
     support: full
@@ -33,17 +34,6 @@ options:
     description: Ids of several tasks.
     type: list
     elements: str
-  where:
-    description:
-      - A raw CloudTower C(TaskWhereInput) filter, combined with the other filters by AND.
-      - For example C({status: FAILED}) or C({description_contains: snapshot}).
-    type: dict
-  order_by:
-    description: Order of the results, one value such as V(local_created_at_DESC).
-    type: str
-  limit:
-    description: Return at most this many tasks. All tasks that match are returned by default.
-    type: int
   wait:
     description:
       - Wait until every selected task is SUCCESSED or FAILED.
@@ -58,11 +48,6 @@ options:
     description: With O(wait=true), fail when any task ended FAILED. With V(false), report them in RV(failed_tasks) only.
     type: bool
     default: true
-  query:
-    description:
-      - A JMESPath expression applied to the list of tasks; its result is returned in RV(query_result).
-      - For example V([?status=='FAILED'].{id: id, error: error_message}).
-    type: str
 """
 
 EXAMPLES = r"""
@@ -129,9 +114,8 @@ query_result:
 """
 
 from ansible_collections.smartx.cloudtower.plugins.module_utils.errors import InputError, TaskFailedError, TaskTimeoutError
+from ansible_collections.smartx.cloudtower.plugins.module_utils.info import InfoQuery, info_argument_spec
 from ansible_collections.smartx.cloudtower.plugins.module_utils.module import CloudTowerModule
-from ansible_collections.smartx.cloudtower.plugins.module_utils.projection import apply_query, compile_query
-from ansible_collections.smartx.cloudtower.plugins.module_utils.query import paginate, validate_where, where_and, where_from_options
 from ansible_collections.smartx.cloudtower.plugins.module_utils.tasks import TaskWaiter
 
 
@@ -142,84 +126,67 @@ def requested_ids(params):
     return list(dict.fromkeys(ids))
 
 
-def select_tasks(module, ids):
-    params = module.params
-    where = where_and(
-        where_from_options({"ids": ids}, {"ids": "id_in"}),
-        validate_where("where", params.get("where")),
-    )
-    return paginate(module.client, "get-tasks", where=where, order_by=params.get("order_by"), limit=params.get("limit"))
-
-
 def count_by_status(tasks):
     counts = {}
     for task in tasks:
-        status = task.get("status") or "NOT_VISIBLE"
-        counts[status] = counts.get(status, 0) + 1
+        counts[task["status"]] = counts.get(task["status"], 0) + 1
     return counts
 
 
-def report(module, tasks, ids, compiled, **extra):
+def report(info, tasks, ids, **extra):
     visible = [t for t in tasks if t.get("status")]
-    result = dict(
-        changed=False,
-        tasks=visible,
-        count=len(visible),
+    seen = {t["id"] for t in visible}
+    return info.result(
+        "tasks",
+        visible,
         by_status=count_by_status(visible),
-        failed_tasks=[t for t in visible if t.get("status") == "FAILED"],
-        missing_ids=[i for i in ids if i not in {t["id"] for t in visible}],
+        failed_tasks=[t for t in visible if t["status"] == "FAILED"],
+        missing_ids=[i for i in ids if i not in seen],
+        **extra
     )
-    if compiled is not None:
-        result["query_result"] = apply_query(compiled, visible)
-    result.update(extra)
-    return result
 
 
-def wait_for(module, tasks, ids, compiled):
+def wait_for(module, info, ids):
     waiter = TaskWaiter(module.client, module.params["wait_timeout"])
-    wanted = ids or [t["id"] for t in tasks]
     try:
-        final = waiter.wait(wanted, context="Waiting for tasks")
+        final = waiter.wait(ids, context="Waiting for tasks")
     except TaskFailedError as error:
         final = error.failed + error.succeeded
         if module.params["fail_on_task_failure"]:
-            module.fail_from_error(error, **report(module, final, wanted, compiled))
+            module.fail_from_error(error, **report(info, final, ids))
     except TaskTimeoutError as error:
-        module.fail_from_error(error, **report(module, error.unfinished, wanted, compiled))
-    module.exit_json(**report(module, final, wanted, compiled, polls=waiter.polls))
+        module.fail_from_error(error, **report(info, error.unfinished, ids))
+    module.exit_json(**report(info, final, ids, polls=waiter.polls))
 
 
 def run(module):
     params = module.params
-    compiled = compile_query("query", params.get("query"))
+    info = InfoQuery(params)
     ids = requested_ids(params)
-    if params.get("limit") is not None and params["limit"] <= 0:
-        raise InputError("limit", params["limit"], "must be a positive number")
     if params["wait"] and params["wait_timeout"] <= 0:
         raise InputError("wait_timeout", params["wait_timeout"], "must be a positive number of seconds")
-    if not ids and not params.get("where") and params["wait"]:
+    if params["wait"] and not ids and not params.get("where"):
         raise InputError("wait", True, "needs id, ids or where to select the tasks to wait for")
-    tasks = select_tasks(module, ids) if (params.get("where") or not ids or not params["wait"]) else []
+    if params["wait"] and ids and not params.get("where"):
+        # Waiting by id must not depend on the tasks being visible yet.
+        wait_for(module, info, ids)
+    id_clause = {"id_in": ids} if ids else {}
+    tasks = info.fetch(module.client, "get-tasks", id_clause)
     if params["wait"]:
-        wait_for(module, tasks, ids, compiled)
-    module.exit_json(**report(module, tasks, ids, compiled))
+        wait_for(module, info, [t["id"] for t in tasks])
+    module.exit_json(**report(info, tasks, ids))
 
 
 def main():
-    module = CloudTowerModule(
-        argument_spec=dict(
-            id=dict(type="str"),
-            ids=dict(type="list", elements="str"),
-            where=dict(type="dict"),
-            order_by=dict(type="str"),
-            limit=dict(type="int"),
-            wait=dict(type="bool", default=False),
-            wait_timeout=dict(type="int", default=600),
-            fail_on_task_failure=dict(type="bool", default=True),
-            query=dict(type="str"),
-        ),
-        supports_check_mode=True,
+    spec = dict(
+        id=dict(type="str"),
+        ids=dict(type="list", elements="str"),
+        wait=dict(type="bool", default=False),
+        wait_timeout=dict(type="int", default=600),
+        fail_on_task_failure=dict(type="bool", default=True),
     )
+    spec.update(info_argument_spec())
+    module = CloudTowerModule(argument_spec=spec, supports_check_mode=True)
     module.run(run)
 
 
