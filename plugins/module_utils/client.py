@@ -214,6 +214,8 @@ class CloudTowerClient:
                 self.login()
                 continue
             error = self._api_error(operation, response, attempts)
+            if authenticated and response.status_code in REAUTH_STATUSES:
+                raise error.with_hint(self._token_refused_hint(relogged_in))
             if error.is_resource_locked and self._pause(deadline, backoff):
                 continue
             if is_read(operation) and response.status_code in RETRYABLE_READ_STATUSES and self._pause(deadline, backoff):
@@ -230,6 +232,12 @@ class CloudTowerClient:
         # A mutation that may have reached the server could have started a task:
         # sending it again could create a second VM or snapshot.
         return is_read(operation) or operation == "login" or not failure.may_have_reached_server
+
+    def _token_refused_hint(self, relogged_in):
+        if relogged_in:
+            return "CloudTower refused a fresh token too: check the user's permissions"
+        return ("CloudTower refused the token; give cloudtower_username and cloudtower_password "
+                "(or CLOUDTOWER_USERNAME and CLOUDTOWER_PASSWORD) so the module can log in again, or a valid cloudtower_token")
 
     def _can_log_in(self):
         return bool(self.settings.username and self.settings.password)

@@ -34,7 +34,10 @@ class InputError(CloudTowerError):
     kind = "input"
 
     def __init__(self, option, value, reason):
-        message = "Invalid value %r for option '%s': %s" % (value, option, reason)
+        if value is None:
+            message = "Missing value for option '%s': %s" % (option, reason)
+        else:
+            message = "Invalid value %r for option '%s': %s" % (value, option, reason)
         super().__init__(message, option=option, value=value)
         self.option = option
         self.value = value
@@ -113,6 +116,13 @@ class AuthenticationError(ApiError):
     """Login refused, or a token the server no longer accepts."""
 
     kind = "authentication"
+
+    def with_hint(self, hint):
+        """The same error with advice appended to its message."""
+        self.message = "%s. %s" % (self.message, hint)
+        self.details["hint"] = hint
+        self.args = (self.message,)
+        return self
 
 
 def describe_task(task):

@@ -81,6 +81,10 @@ def log_in(module):
         # A cheap read proves the token works (and re-logs in if it does not and credentials were given).
         client.call("get-clusters", {"first": 1})
     token = client.token
+    # A token given as cloudtower_token is a no_log value, which Ansible would
+    # mask in the result, handing "********" to every later task. The action
+    # plugin hides this whole result from display instead.
+    module.no_log_values.discard(token)
     module.exit_json(changed=False, token=token, cloudtower_host=client.settings.base_url)
 
 
