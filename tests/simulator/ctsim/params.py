@@ -1,0 +1,276 @@
+"""Request bodies of the mutations and login: declared shapes and the validator that enforces them.
+
+Shape line:  <key> <type> [required | required<cond>] [<version condition>]
+  type  str | int | num:<f|i per version> | bool | enum:<Enum> | where:<Resource> | obj:<Shape> | arr:<Shape or scalar> | any
+Unknown keys, missing required keys, wrong JSON types and unknown enum values are refused with 400.
+"""
+
+import json
+
+from .errors import invalid_input
+from .schema import NUMERIC_ALIASES, enum_values
+from .versions import VERSIONS, versions_matching
+
+VM_SHAPE = """
+    name                  str                        required
+    cluster_id            str                        {create}
+    host_id               str
+    description           str
+    folder_id             str
+    guest_os_type         enum:VmGuestsOperationSystem
+    cpu_sockets           int                        {create}
+    cpu_cores             int                        {create}
+    vcpu                  int                        {create_lt_1_10}
+    memory                num:fii                    {create}
+    memory_unit           enum:ByteUnit              >=4.6
+    vm_disks              obj:VmDiskParams           {create}
+    vm_nics               arr:VmNicParams            {create}
+    ha                    bool                       {create}
+    firmware              enum:VmFirmware            {create}
+    status                enum:VmStatus              {create}
+    io_policy             enum:VmDiskIoPolicy
+    max_iops              int
+    max_iops_policy       enum:VmDiskIoRestrictType
+    max_bandwidth         num:fii
+    max_bandwidth_policy  enum:VmDiskIoRestrictType
+    max_bandwidth_unit    enum:BPSUnit               >=4.6
+    pci_nics              any                        >=4.6
+    vm_placement_group    any                        >=4.6
+    gpu_devices           any                        >=4.6
+    owner                 any                        >=4.6
+"""
+
+DISK_LIMITS = """
+    max_iops              int
+    max_iops_policy       enum:VmDiskIoRestrictType
+    max_bandwidth         num:fii
+    max_bandwidth_policy  enum:VmDiskIoRestrictType
+    max_bandwidth_unit    enum:BPSUnit               >=4.6
+"""
+
+SHAPES = {
+    "LoginInput": """
+        username          str                        required
+        password          str                        required
+        source            enum:UserSource            required<4.6
+        mfa_type          enum:MfaType               >=4.6
+        auth_config_id    str                        >=4.6
+    """,
+    "VmOperateParams": """
+        where             where:Vm                   required
+    """,
+    "VmDeleteParams": """
+        where             where:Vm                   required
+        effect            obj:VmDeleteEffect         >=4.6
+    """,
+    "VmDeleteEffect": """
+        include_snapshots bool
+    """,
+    "VmStartParams": """
+        where             where:Vm                   required
+        data              obj:VmStartData
+    """,
+    "VmStartData": """
+        host_id           str                        required
+    """,
+    "VmUpdateParams": """
+        where             where:Vm                   required
+        data              obj:VmUpdateData           required
+    """,
+    "VmUpdateData": """
+        name              str
+        description       str
+        vcpu              int
+        cpu_cores         int
+        cpu_sockets       int
+        memory            num:fii
+        memory_unit       enum:ByteUnit              >=4.6
+        ha                bool
+    """,
+    "VmSnapshotCreationParams": """
+        data              arr:VmSnapshotCreationParamsData  required
+    """,
+    "VmSnapshotCreationParamsData": """
+        vm_id             str                        required
+        name              str                        required
+        consistent_type   enum:ConsistentType
+    """,
+    "VmSnapshotDeletionParams": """
+        where             where:VmSnapshot           required
+    """,
+    "VmRollbackParams": """
+        where             where:Vm                   required
+        data              obj:VmRollbackData         required
+    """,
+    "VmRollbackData": """
+        snapshot_id       str                        required
+    """,
+    "VmCreationParams": VM_SHAPE.format(create="required", create_lt_1_10="required<1.10"),
+    "VmCloneParams": VM_SHAPE.format(create="", create_lt_1_10="") + """
+        src_vm_id         str                        required
+        is_full_copy      bool                       >=4.6
+    """,
+    "VmRebuildParams": VM_SHAPE.format(create="", create_lt_1_10="") + """
+        rebuild_from_snapshot_id str                 required
+        is_full_copy      bool                       >=4.6
+    """,
+    "VmDiskParams": """
+        mount_cd_roms           arr:VmCdRomParams
+        mount_disks             arr:MountDisksParams
+        mount_new_create_disks  arr:MountNewCreateDisksParams
+    """,
+    "VmCdRomParams": """
+        boot              int                        required
+        index             int                        required<1.10
+        key               int
+        elf_image_id      str
+        content_library_image_id str                 >=4.6
+    """,
+    "MountDisksParams": """
+        vm_volume_id      str                        required
+        bus               enum:Bus                   required
+        boot              int                        required
+        index             int                        required<1.10
+        key               int
+    """ + DISK_LIMITS,
+    "MountNewCreateDisksParams": """
+        vm_volume         obj:NewVolumeParams        required
+        bus               enum:Bus                   required
+        boot              int                        required
+        index             int
+        key               int
+    """ + DISK_LIMITS,
+    "NewVolumeParams": """
+        name              str                        required
+        size              num:fii                    required
+        size_unit         enum:ByteUnit              >=4.6
+        elf_storage_policy enum:VmVolumeElfStoragePolicyType  required
+        path              str
+    """,
+    "VmNicParams": """
+        connect_vlan_id   str                        required<4.6
+        mac_address       str
+        model             enum:VmNicModel
+        enabled           bool
+        mirror            bool
+        ip_address        str
+        gateway           str
+        subnet_mask       str
+        nic_id            str
+        local_id          str
+        type              enum:VmNicType             >=4.6
+        vpc_nic           any                        >=4.6
+        qos               any                        >=4.6
+    """,
+}
+
+# The top-level body of each mutation: "obj:X" or "arr:X".
+BODIES = {
+    "login": "obj:LoginInput",
+    "create-vm": "arr:VmCreationParams",
+    "update-vm-basic-info": "obj:VmUpdateParams",
+    "delete-vm": "obj:VmDeleteParams",
+    "move-vm-to-recycle": "obj:VmOperateParams",
+    "start-vm": "obj:VmStartParams",
+    "shutdown-vm": "obj:VmOperateParams",
+    "poweroff-vm": "obj:VmOperateParams",
+    "restart-vm": "obj:VmOperateParams",
+    "suspend-vm": "obj:VmOperateParams",
+    "resume-vm": "obj:VmOperateParams",
+    "create-vm-snapshot": "obj:VmSnapshotCreationParams",
+    "delete-vm-snapshot": "obj:VmSnapshotDeletionParams",
+    "rollback-vm": "obj:VmRollbackParams",
+    "rebuild-vm-from-snapshot": "arr:VmRebuildParams",
+    "clone-vm": "arr:VmCloneParams",
+}
+
+
+class Key:
+    def __init__(self, name, type_text, required_in, versions):
+        self.name = name
+        self.type_text = type_text
+        self.required_in = required_in
+        self.versions = versions
+
+
+def _parse_shape(text):
+    keys = []
+    for line in text.strip().splitlines():
+        words = line.split()
+        if not words:
+            continue
+        name, type_text, required_in, versions = words[0], words[1], frozenset(), frozenset(VERSIONS)
+        for option in words[2:]:
+            if option.startswith("required"):
+                required_in = versions_matching(option[len("required"):])
+            else:
+                versions = versions_matching(option)
+        keys.append(Key(name, type_text, required_in, versions))
+    return keys
+
+
+PARSED_SHAPES = {name: _parse_shape(text) for name, text in SHAPES.items()}
+
+
+def shape_keys(shape, version):
+    """[(key, type text, required)] of a shape in a version."""
+    return [(key.name, key.type_text, version in key.required_in) for key in PARSED_SHAPES[shape] if version in key.versions]
+
+
+class BodyValidator:
+    """Validates a request body for one version; where objects are checked later by the query compiler."""
+
+    def __init__(self, version):
+        self.version = version
+
+    def validate(self, endpoint, body):
+        self.check(BODIES[endpoint], body, "body")
+
+    def check(self, type_text, value, path):
+        kind, _colon, target = type_text.partition(":")
+        if kind == "obj":
+            self._check_object(target, value, path)
+        elif kind == "arr":
+            self._check_array(target, value, path)
+        elif kind == "where":
+            if not isinstance(value, dict):
+                raise invalid_input("%s must be an object" % path)
+        elif kind != "any":
+            self._check_scalar(kind, target, value, path)
+
+    def _check_object(self, shape, value, path):
+        if not isinstance(value, dict):
+            raise invalid_input("%s must be an object" % path)
+        keys = {name: (type_text, required) for name, type_text, required in shape_keys(shape, self.version)}
+        for name in value:
+            if name not in keys:
+                raise invalid_input("property %s.%s should not exist" % (path, name))
+        for name, (type_text, required) in keys.items():
+            if value.get(name) is None:
+                if required:
+                    raise invalid_input("%s.%s is required" % (path, name))
+                continue
+            self.check(type_text, value[name], "%s.%s" % (path, name))
+
+    def _check_array(self, item_type, value, path):
+        if not isinstance(value, list):
+            raise invalid_input("%s must be an array" % path)
+        item_text = item_type if item_type in ("str", "int", "bool") else "obj:" + item_type
+        for position, item in enumerate(value):
+            self.check(item_text, item, "%s[%d]" % (path, position))
+
+    def _check_scalar(self, kind, target, value, path):
+        if kind == "num" or kind in NUMERIC_ALIASES:
+            number_type = (target or NUMERIC_ALIASES.get(kind, "fff"))[VERSIONS.index(self.version)]
+            valid = isinstance(value, (int, float)) and not isinstance(value, bool)
+            valid = valid and (number_type == "f" or float(value).is_integer())
+        elif kind == "str":
+            valid = isinstance(value, str)
+        elif kind == "bool":
+            valid = isinstance(value, bool)
+        elif kind == "enum":
+            valid = value in enum_values(target, self.version)
+        else:
+            raise AssertionError("unknown shape type " + kind)
+        if not valid:
+            raise invalid_input("%s has an invalid value %s" % (path, json.dumps(value)))
