@@ -17,8 +17,10 @@ description:
   - The task's displayed result is hidden (as with C(no_log)) because it carries a secret; the registered
     variable still holds the token.
 author:
-  - smartx.cloudtower contributors
+  - smartx.cloudtower contributors (@smartx-cloudtower)
 extends_documentation_fragment:
+  - smartx.cloudtower.attributes
+  - smartx.cloudtower.attributes.action
   - smartx.cloudtower.connection
 attributes:
   check_mode:

@@ -16,8 +16,9 @@ description:
     all of them in one query per round, and fails listing every failed task with its error.
   - Use it after modules run with O(smartx.cloudtower.cloudtower_vm#module:wait=false), to fan work out and wait once.
 author:
-  - smartx.cloudtower contributors
+  - smartx.cloudtower contributors (@smartx-cloudtower)
 extends_documentation_fragment:
+  - smartx.cloudtower.attributes
   - smartx.cloudtower.connection
   - smartx.cloudtower.info
 attributes:
