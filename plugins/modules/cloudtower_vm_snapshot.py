@@ -1,0 +1,839 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: smartx.cloudtower contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: cloudtower_vm_snapshot
+short_description: Take, delete, prune and roll back to CloudTower VM snapshots, for one VM or many at once
+version_added: 0.1.0
+description:
+  - Takes a snapshot of one VM (O(vm)) or of many (O(vms), or O(where) over VMs). All snapshots of a run are
+    created in one C(create-vm-snapshot) request and waited for in one batched wait, so snapshotting 200 VMs costs
+    about what snapshotting one does.
+  - Idempotent by VM and snapshot name. CloudTower wants snapshot names unique within a cluster, so with O(vms) or
+    O(where) the O(name) must contain C({vm_name}) or C({vm_id}), which is expanded for each VM. A name that
+    another VM's snapshot already has in the same cluster is an error, reported before any change.
+  - File-system-consistent snapshots need VMTools running in the guest. CloudTower accepts the request without them
+    and then fails the task, so the module reads each VM's C(vm_tools_status) first and either refuses or, with
+    O(fallback_to_crash_consistent=true), takes crash-consistent snapshots of those VMs with a warning.
+  - Deletes snapshots by name (for one VM or many) or by id with O(state=absent).
+  - Prunes old snapshots with O(keep_last) and/or O(older_than), only among the snapshots whose names start with
+    O(retention_prefix), in one batched delete.
+  - Rolls a VM back to a snapshot with O(state=reverted).
+  - When one VM of a batch fails, the others' results are still returned, and the module then fails listing each
+    failed VM with its task id and CloudTower's error.
+author:
+  - smartx.cloudtower contributors (@smartx-cloudtower)
+extends_documentation_fragment:
+  - smartx.cloudtower.connection
+  - smartx.cloudtower.wait
+attributes:
+  check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
+    support: full
+    details:
+      - Makes the same reads and decisions as a real run and sends no mutating request; C(changed), RV(results),
+        RV(deleted) and RV(actions) say what a real run would do.
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    support: full
+    details:
+      - For each VM, the names of the snapshots in the module's scope (the named one and those matching
+        O(retention_prefix)) before and after; for O(state=reverted), the VM's power state and the snapshot
+        it is rolled back to.
+options:
+  state:
+    description:
+      - V(present) takes the snapshot when the VM has none of that name, then applies the retention options.
+      - V(absent) deletes the snapshot named O(name) (of each selected VM) or with id O(id), and/or prunes by the
+        retention options.
+      - V(reverted) rolls the VM back to the snapshot. A revert always reports a change, as CloudTower shows nothing
+        that proves a VM is still as its snapshot left it.
+    type: str
+    choices: [present, absent, reverted]
+    default: present
+  vm:
+    description:
+      - Name or id of the VM. A name shared by several VMs is an error listing their ids.
+      - Mutually exclusive with O(vms) and O(where).
+    type: str
+  vms:
+    description:
+      - Names or ids of several VMs, resolved in one query. Each one must match exactly one VM.
+      - Not allowed with O(state=reverted).
+    type: list
+    elements: str
+  where:
+    description:
+      - A raw CloudTower C(where) filter over VMs (Prisma syntax) selecting the VMs to act on, for example
+        C(status=RUNNING) written as a mapping. An empty mapping selects every VM. Combined with O(cluster) by AND.
+      - Not allowed with O(state=reverted).
+    type: dict
+  cluster:
+    description: Name or id of the cluster that O(vm), O(vms) and O(where) are restricted to.
+    type: str
+  name:
+    description:
+      - Name of the snapshot. Placeholders C({vm_name}) and C({vm_id}) are replaced by each VM's name and id; no
+        other placeholder is accepted.
+      - Required with O(state=present), where it must contain a placeholder when O(vms) or O(where) is used.
+    type: str
+  id:
+    description:
+      - Id of the snapshot, for O(state=absent) or O(state=reverted). Mutually exclusive with O(name).
+      - With O(vm), the snapshot must belong to that VM.
+    type: str
+  consistent_type:
+    description:
+      - V(crash) takes a crash-consistent snapshot (CloudTower's C(CRASH_CONSISTENT)).
+      - V(file_system) takes a file-system-consistent one (C(FILE_SYSTEM_CONSISTENT)), which needs VMTools running in
+        the guest; see O(fallback_to_crash_consistent).
+      - Only used when a snapshot is created; the consistency of an existing snapshot of that name is not compared.
+    type: str
+    choices: [crash, file_system]
+    default: crash
+  fallback_to_crash_consistent:
+    description:
+      - With O(consistent_type=file_system), take crash-consistent snapshots of the VMs whose VMTools are not running,
+        with a warning naming them, instead of failing before any change.
+    type: bool
+    default: false
+  keep_last:
+    description:
+      - Keep only the newest O(keep_last) snapshots of each selected VM whose names start with O(retention_prefix);
+        delete the older ones. The snapshot this task takes counts as the newest.
+      - With O(older_than) too, a snapshot is deleted only when it is beyond the newest O(keep_last) B(and) older than
+        O(older_than), so O(keep_last) is a floor.
+      - At least V(1) with O(state=present); V(0) with O(state=absent) deletes every snapshot matching the prefix.
+    type: int
+  older_than:
+    description:
+      - Delete each selected VM's snapshots whose names start with O(retention_prefix) and that are older than this,
+        for example V(7d), V(12h), V(1d12h), V(2w) or a number of seconds.
+      - Age is measured from the snapshot's C(local_created_at) to the clock of the host the module runs on.
+    type: str
+  retention_prefix:
+    description:
+      - Retention (O(keep_last), O(older_than)) only ever considers the snapshots whose names start with this, so
+        snapshots made by people or by other tools are never deleted. Required with O(keep_last) or O(older_than).
+      - May contain C({vm_name}) and C({vm_id}), expanded per VM.
+      - Snapshots that are being created or deleted, and snapshots of deleted VMs, are never deleted by retention.
+      - With O(state=present), when a VM's new snapshot fails, none of its snapshots are deleted.
+    type: str
+  stop_vm:
+    description:
+      - With O(state=reverted), stop a running or suspended VM before the rollback, since CloudTower can only roll
+        back a stopped VM. Without it, a VM that is not stopped is an error before any change.
+      - The VM stays stopped after the rollback.
+    type: bool
+    default: false
+  force:
+    description:
+      - With O(stop_vm=true), power the VM off instead of shutting it down gracefully. The rollback discards the
+        guest's current state anyway, so nothing is lost that the rollback would keep.
+      - A suspended VM cannot answer a graceful shutdown, so it is always powered off.
+    type: bool
+    default: false
+notes:
+  - With O(wait=false) and retention options, the module still waits for the new snapshots before deleting old
+    ones (CloudTower locks a VM while its snapshot task runs), but not for the deletions.
+  - Names are compared exactly. CloudTower keeps a snapshot of a deleted VM (with no VM), and its name still counts
+    in the cluster.
+seealso:
+  - module: smartx.cloudtower.cloudtower_vm_snapshot_info
+  - module: smartx.cloudtower.cloudtower_lun_snapshot_info
+  - module: smartx.cloudtower.cloudtower_task_info
+"""
+
+EXAMPLES = r"""
+- name: Crash-consistent snapshot of one VM (no change when it already exists)
+  smartx.cloudtower.cloudtower_vm_snapshot:
+    vm: web-1
+    name: before-upgrade
+
+- name: Nightly snapshots of every running VM of a cluster, in one request, keeping a week of them
+  smartx.cloudtower.cloudtower_vm_snapshot:
+    cluster: prod
+    where:
+      status: RUNNING
+    name: "nightly-{vm_name}-{{ now(utc=true).strftime('%Y%m%d') }}"
+    consistent_type: file_system
+    fallback_to_crash_consistent: true
+    retention_prefix: "nightly-{vm_name}-"
+    keep_last: 7
+    wait_timeout: 1800
+  register: nightly
+
+- name: The new snapshots, keyed by VM id
+  ansible.builtin.debug:
+    msg: "{{ nightly.results_by_vm_id | dict2items | map(attribute='value.snapshot.id') }}"
+
+- name: Prune without taking a snapshot (snapshots not named backup-* are never touched)
+  smartx.cloudtower.cloudtower_vm_snapshot:
+    state: absent
+    vms: [db-1, db-2]
+    retention_prefix: backup-
+    older_than: 30d
+    keep_last: 3
+
+- name: Delete one snapshot by name
+  smartx.cloudtower.cloudtower_vm_snapshot:
+    state: absent
+    vm: web-1
+    name: before-upgrade
+
+- name: Roll web-1 back, powering it off first
+  smartx.cloudtower.cloudtower_vm_snapshot:
+    state: reverted
+    vm: web-1
+    name: before-upgrade
+    stop_vm: true
+    force: true
+"""
+
+RETURN = r"""
+snapshots:
+  description:
+    - With O(state=present), the snapshot of each selected VM as CloudTower shows it after the task, with its
+      C(vm_disks), re-read once CloudTower no longer shows it busy; with O(wait=false), as CloudTower answered the
+      request. Existing snapshots are as read.
+    - With O(state=reverted), the snapshot rolled back to. With O(state=absent), an empty list.
+    - In check mode, only the snapshots that already exist.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - id: cmg6y13w6055h0958o1afczt5
+      name: nightly-web-1-20250101
+      local_id: 2f3c8b0e-2a51-4d43-9d61-4f1e47f2a1c0
+      local_created_at: "2025-01-01T01:00:02.000Z"
+      consistent_type: CRASH_CONSISTENT
+      vm: {id: cmg6y0x8p04za0958z5g2b6xn, name: web-1}
+      cluster: {id: cmg6xz2dd0001095816zxv6yq, name: prod}
+      vm_disks:
+        - {type: DISK, index: 0, bus: VIRTIO, boot: 0, size: 42949672960, path: "iscsi://...",
+           snapshot_local_id: 5e1bb8b4-93b8-4a3f-bb12-3d0f5a3cd5d2, vm_volume_local_id: 8a3c1d2e-8f0b-4a4e-9c38-5f1b4c7e2d11}
+results:
+  description: One entry per selected VM, in the order the VMs were selected.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    vm:
+      description: The VM, C({id, name}).
+      type: dict
+    name:
+      description: The snapshot name for this VM, placeholders expanded.
+      type: str
+    status:
+      description:
+        - V(created), V(exists), V(deleted), V(absent) (nothing to delete), V(reverted), V(failed), V(timed_out),
+          V(pending) (O(wait=false)), or in check mode V(would_create), V(would_delete), V(would_revert).
+      type: str
+    changed:
+      description: Whether this VM's snapshot was (or in check mode would be) created, deleted or rolled back to.
+      type: bool
+    consistent_type:
+      description: With O(state=present), the consistency used or to be used (after any fallback).
+      type: str
+    task_id:
+      description: The CloudTower task of this VM's change, or null.
+      type: str
+    error:
+      description: C({code, message}) of the failed or unfinished task, or null.
+      type: dict
+    snapshot:
+      description: The snapshot as in RV(snapshots), or null.
+      type: dict
+  sample:
+    - vm: {id: cmg6y0x8p04za0958z5g2b6xn, name: web-1}
+      name: nightly-web-1-20250101
+      status: created
+      changed: true
+      consistent_type: CRASH_CONSISTENT
+      task_id: cmg6y13wq055j0958dki2c5fo
+      error: null
+      snapshot: {id: cmg6y13w6055h0958o1afczt5, name: nightly-web-1-20250101}
+results_by_vm_id:
+  description: RV(results) keyed by VM id.
+  returned: always
+  type: dict
+failures:
+  description: The members of the batch that failed or did not finish, with their task id and CloudTower's error.
+  returned: when any task failed or timed out
+  type: list
+  elements: dict
+  sample:
+    - vm: {id: cmg6y0x8p04za0958z5g2b6xn, name: web-1}
+      name: nightly-web-1-20250101
+      status: failed
+      task_id: cmg6y13wq055j0958dki2c5fo
+      error_code: SVT_SERVICE_NOT_CONNECTED
+      error_message: VMTools is not connected
+deleted:
+  description:
+    - The snapshots deleted (in check mode, those that would be), each with C(id), C(name), C(local_id),
+      C(local_created_at), C(consistent_type), C(vm), C(cluster), and C(reason), C(status), C(task_id) and C(error).
+    - C(status) is V(deleted), V(failed), V(timed_out), V(pending), V(would_delete), V(skipped) (not deleted because
+      that VM's new snapshot failed) or V(absent) (deleted by someone else meanwhile).
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - id: cmg6y13w6055h0958o1afczt5
+      name: nightly-web-1-20241224
+      local_created_at: "2024-12-24T01:00:02.000Z"
+      vm: {id: cmg6y0x8p04za0958z5g2b6xn, name: web-1}
+      reason: beyond the newest 7
+      status: deleted
+      task_id: cmg6y2b0v05a30958l6dl9s8e
+      error: null
+vm:
+  description: With O(state=reverted), the VM as CloudTower shows it after the rollback, re-read once CloudTower no
+    longer shows it busy (C(entityAsyncStatus) null); with O(wait=false), as read before the rollback.
+  returned: when O(state=reverted)
+  type: dict
+tasks:
+  description: The CloudTower tasks started, each with C(id), C(description), C(status), C(progress), C(error_code) and
+    C(error_message); with O(wait=false), as they were when the module returned.
+  returned: always
+  type: list
+  elements: dict
+actions:
+  description: The mutating requests sent (in check mode, planned), in order, each with C(operation), C(summary) and,
+    once sent, C(task_ids).
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - operation: create-vm-snapshot
+      summary: Create 20 snapshots in one request
+      task_ids: [cmg6y13wq055j0958dki2c5fo]
+diff:
+  description: Under C(--diff), before and after as described in the diff_mode attribute.
+  returned: when diff mode is on
+  type: dict
+"""
+
+from ansible_collections.smartx.cloudtower.plugins.module_utils.errors import InputError, NotFoundError, describe_task, task_summary
+from ansible_collections.smartx.cloudtower.plugins.module_utils.lookups import VM, resolve_cluster_scope
+from ansible_collections.smartx.cloudtower.plugins.module_utils.module import CloudTowerModule
+from ansible_collections.smartx.cloudtower.plugins.module_utils.query import fetch_by_ids
+from ansible_collections.smartx.cloudtower.plugins.module_utils.reconcile import Plan
+from ansible_collections.smartx.cloudtower.plugins.module_utils.retention import RetentionPolicy, format_timestamp, utc_now
+from ansible_collections.smartx.cloudtower.plugins.module_utils.snapshots import (
+    busy,
+    choose_consistency,
+    expand_name,
+    find_snapshots,
+    refuse_colliding_names,
+    refuse_names_held_by_other_vms,
+    select_vms,
+    selects_many_vms,
+    snapshot_summary,
+    snapshots_by_vm,
+    status_from_task,
+    task_error,
+    validate_name_template,
+    vm_id_of,
+    vm_label,
+    vm_stub,
+    wait_until_idle,
+)
+from ansible_collections.smartx.cloudtower.plugins.module_utils.tasks import task_ids_of
+
+STOPPABLE = ("RUNNING", "SUSPENDED")
+DELETION_CHANGES = ("deleted", "pending", "timed_out", "would_delete")
+
+
+# ----- validation, before any request -----------------------------------------------
+def validate_options(params):
+    """Everything that can be judged from the options alone; returns the retention policy (or None)."""
+    state = params["state"]
+    many = selects_many_vms(params)
+    validate_name_template("name", params.get("name"), many=(state == "present" and many))
+    validate_name_template("retention_prefix", params.get("retention_prefix"), many=False)
+    has_vm_selection = bool(params.get("vm") or params.get("vms")) or params.get("where") is not None
+    if state == "present":
+        if params.get("id"):
+            raise InputError("id", params["id"], "only applies to state=absent or state=reverted; state=present takes a snapshot named by name")
+        if not params.get("name"):
+            raise InputError("name", None, "is required with state=present: the name of the snapshot to take")
+        if not has_vm_selection:
+            raise InputError("vm", None, "state=present needs the VM(s) to snapshot: give vm, vms or where")
+    for option in ("stop_vm", "force"):
+        if params.get(option) and state != "reverted":
+            raise InputError(option, True, "only applies to state=reverted")
+    if state == "reverted":
+        return validate_revert_options(params)
+    policy = RetentionPolicy.from_params(params, creating=(state == "present"))
+    if state == "absent":
+        if not (params.get("name") or params.get("id") or policy):
+            raise InputError("name", None, "state=absent needs name or id of the snapshot to delete, or keep_last/older_than to prune")
+        if (params.get("name") or policy) and not has_vm_selection:
+            raise InputError("vm", None, "deleting by name or pruning needs the VM(s): give vm, vms or where")
+    return policy
+
+
+def validate_revert_options(params):
+    for option in ("vms", "where", "keep_last", "older_than", "retention_prefix"):
+        if params.get(option) is not None:
+            raise InputError(option, params[option], "does not apply to state=reverted, which rolls back one VM (give vm, and name or id)")
+    if not (params.get("name") or params.get("id")):
+        raise InputError("name", None, "state=reverted needs the snapshot: give name (with vm) or id")
+    if params.get("name") and not params.get("vm"):
+        raise InputError("vm", None, "state=reverted with name needs vm, the VM whose snapshot it is")
+    return None
+
+
+# ----- per-VM results ----------------------------------------------------------------
+def vm_result(vm, name, status, changed, **extra):
+    result = dict(vm=vm_stub(vm), name=name, status=status, changed=changed, task_id=None, error=None, snapshot=None)
+    result.update(extra)
+    return result
+
+
+def failed_members(results, deleted):
+    """The failed or unfinished members of the batch, as the failure lists them."""
+    members = []
+    for entry in list(results) + list(deleted):
+        if entry["status"] in ("failed", "timed_out"):
+            members.append(dict(vm=entry.get("vm"), name=entry.get("name"), status=entry["status"], task_id=entry.get("task_id"),
+                                error_code=(entry.get("error") or {}).get("code"),
+                                error_message=(entry.get("error") or {}).get("message")))
+    return members
+
+
+def failure_message(failures, total_vms, tasks_by_id):
+    lines = []
+    for member in failures:
+        task = tasks_by_id.get(member["task_id"])
+        detail = describe_task(task) if task else (member["error_message"] or "no task")
+        lines.append("%s, snapshot %r: %s" % (vm_label(member["vm"]), member["name"], detail))
+    return "%d of the requested snapshot operations on %d VM(s) failed or did not finish: %s" % (len(failures), total_vms, "; ".join(lines))
+
+
+class Run:
+    """What one module run read, decided and did; turned into the module's result at the end."""
+
+    def __init__(self, module):
+        self.module = module
+        self.client = module.client
+        self.params = module.params
+        self.plan = Plan()
+        self.tasks = []
+        self.results = []
+        self.deleted = []
+        self.snapshots = []
+        self.diff_before = {}
+        self.diff_after = {}
+        self.now = utc_now()
+
+    @property
+    def waits(self):
+        return self.params["wait"]
+
+    def send(self, step):
+        """Send one planned mutation; returns its {task_id, data} replies."""
+        step.replies = self.client.mutate(step.operation, step.body)
+        step.task_ids = task_ids_of(step.replies)
+        return step.replies
+
+    def await_tasks(self, task_ids, must_wait=False):
+        """{task id: task} once final (or as they are, with wait: false); never raises for a failed task."""
+        if not task_ids:
+            return {}
+        if self.waits or must_wait:
+            tasks = self.module.waiter.wait_outcome(task_ids).tasks
+        else:
+            tasks = self.module.waiter.snapshot(task_ids)
+        self.tasks.extend(tasks)
+        return {t["id"]: t for t in tasks}
+
+    def record_diff(self, vm, before_names, after_names):
+        key = vm_label(vm)
+        self.diff_before[key] = sorted(before_names)
+        self.diff_after[key] = sorted(after_names)
+
+    def finish(self, **extra):
+        result = dict(
+            changed=any(r["changed"] for r in self.results) or any(d["status"] in DELETION_CHANGES for d in self.deleted),
+            snapshots=self.snapshots,
+            results=self.results,
+            results_by_vm_id={r["vm"]["id"]: r for r in self.results if r.get("vm")},
+            deleted=self.deleted,
+            tasks=[task_summary(t) for t in self.tasks],
+            actions=self.plan.describe(),
+        )
+        result.update(extra)
+        if self.module._diff:
+            result["diff"] = {"before": self.diff_before, "after": self.diff_after}
+        failures = failed_members(self.results, self.deleted)
+        if failures:
+            tasks_by_id = {t["id"]: t for t in self.tasks}
+            self.module.fail_json(msg=failure_message(failures, len(self.results), tasks_by_id), failures=failures, **result)
+        self.module.exit_json(**result)
+
+
+# ----- retention --------------------------------------------------------------------------
+class Pruning:
+    """The snapshots a retention policy deletes, per VM, decided before anything is sent."""
+
+    def __init__(self, policy, template_prefix):
+        self.policy = policy
+        self.template_prefix = template_prefix
+
+    def prefix_for(self, vm):
+        return expand_name(self.template_prefix, vm)
+
+    def read_owned(self, client, vms):
+        """Each VM's snapshots under its prefix, in one query for the whole batch."""
+        found = find_snapshots(client, vm_ids=[vm["id"] for vm in vms], name_prefixes=[self.prefix_for(vm) for vm in vms])
+        return snapshots_by_vm(found)
+
+    def decide(self, vm, snapshots, now, new_name=None):
+        """Select this VM's snapshots to delete; new_name is a snapshot this run takes (the newest, never deleted)."""
+        candidates = list(snapshots)
+        if new_name is not None:
+            candidates.append({"id": None, "name": new_name, "local_created_at": format_timestamp(now), "entityAsyncStatus": None})
+        return [(s, reason) for s, reason in self.policy.select(candidates, now, prefix=self.prefix_for(vm)) if s.get("id")]
+
+
+def deletion_entry(snapshot, reason, status):
+    entry = snapshot_summary(snapshot)
+    entry.update(reason=reason, status=status, task_id=None, error=None)
+    return entry
+
+
+def send_deletions(run, entries, must_wait=False):
+    """One delete-vm-snapshot for every entry, waited for once; fills in each entry's status."""
+    if not entries:
+        return
+    ids = [e["id"] for e in entries]
+    step = run.plan.add("delete-vm-snapshot", {"where": {"id_in": ids}}, "Delete %d snapshot(s) in one request" % len(ids))
+    if run.module.check_mode:
+        return
+    replies = run.send(step)
+    task_of = {(r.get("data") or {}).get("id"): r.get("task_id") for r in replies}
+    tasks = run.await_tasks(step.task_ids, must_wait=must_wait)
+    for entry in entries:
+        if entry["id"] not in task_of:
+            # Gone between our read and the delete (deleted by someone else): the goal is met, by no change of ours.
+            entry["status"] = "absent"
+            continue
+        task = tasks.get(task_of[entry["id"]])
+        entry["task_id"] = task_of[entry["id"]]
+        entry["status"] = status_from_task(task, "deleted", run.waits or must_wait)
+        entry["error"] = task_error(task)
+
+
+# ----- state=present ------------------------------------------------------------------------
+class Creation:
+    """One VM's planned snapshot."""
+
+    def __init__(self, vm, name, existing):
+        self.vm = vm
+        self.name = name
+        self.existing = existing
+        self.consistent_type = None
+        self.result = None
+
+
+def plan_creations(client, params, vms):
+    """A Creation per VM, after refusing names that would collide, before any request."""
+    template = params["name"]
+    planned = [(vm, expand_name(template, vm)) for vm in vms]
+    refuse_colliding_names("name", template, planned)
+    same_named = find_snapshots(client, names=[name for _vm, name in planned])
+    refuse_names_held_by_other_vms("name", template, planned, same_named)
+    own = {(vm_id_of(s), s["name"]): s for s in same_named}
+    return [Creation(vm, name, own.get((vm["id"], name))) for vm, name in planned]
+
+
+def apply_consistency(module, creations):
+    to_create = [c for c in creations if c.existing is None]
+    chosen, warnings = choose_consistency([c.vm for c in to_create], module.params["consistent_type"], module.params["fallback_to_crash_consistent"])
+    for warning in warnings:
+        module.warn(warning)
+    for creation in to_create:
+        creation.consistent_type = chosen[creation.vm["id"]]
+    return to_create
+
+
+def creation_body(to_create):
+    return {"data": [{"vm_id": c.vm["id"], "name": c.name, "consistent_type": c.consistent_type} for c in to_create]}
+
+
+def match_replies_to_vms(replies, to_create):
+    """{vm id: reply}: by the snapshot's VM, else its name, else position (one reply per data entry)."""
+    by_name = {c.name: c.vm["id"] for c in to_create}
+    matched = {}
+    for position, reply in enumerate(replies):
+        data = reply.get("data") or {}
+        vm_id = vm_id_of(data) or by_name.get(data.get("name"))
+        if vm_id is None and position < len(to_create):
+            vm_id = to_create[position].vm["id"]
+        matched[vm_id] = reply
+    return matched
+
+
+def send_creations(run, step, to_create, must_wait):
+    busy_vms = [c.vm["id"] for c in to_create if busy(c.vm)]
+    if busy_vms:
+        # A VM still busy with an earlier task would fail its snapshot task (before 3.3) or refuse it.
+        wait_until_idle(run.client, "get-vms", busy_vms, run.module.waiter.timeout)
+    replies = match_replies_to_vms(run.send(step), to_create)
+    tasks = run.await_tasks(step.task_ids, must_wait=must_wait)
+    waited = run.waits or must_wait
+    succeeded = [r["data"]["id"] for r in replies.values() if tasks.get(r.get("task_id"), {}).get("status") == "SUCCESSED"]
+    # Re-read once CloudTower stops showing them CREATING, so the next task (a prune, a delete) sees them settled.
+    fresh = wait_until_idle(run.client, "get-vm-snapshots", succeeded, run.module.waiter.timeout) if waited and succeeded else {}
+    for creation in to_create:
+        reply = replies.get(creation.vm["id"])
+        if reply is None:
+            creation.result = vm_result(creation.vm, creation.name, "failed", False, consistent_type=creation.consistent_type,
+                                        error={"code": None, "message": "CloudTower answered the request with no task for this VM"})
+            continue
+        task = tasks.get(reply.get("task_id"))
+        status = status_from_task(task, "created", waited)
+        snapshot = fresh.get(reply["data"]["id"]) if waited else reply.get("data")
+        creation.result = vm_result(creation.vm, creation.name, status, status != "failed", consistent_type=creation.consistent_type,
+                                    task_id=reply.get("task_id"), error=task_error(task), snapshot=snapshot)
+
+
+def record_creation_results(run, creations):
+    for creation in creations:
+        if creation.existing is not None:
+            creation.result = vm_result(creation.vm, creation.name, "exists", False, snapshot=creation.existing)
+        elif creation.result is None:
+            creation.result = vm_result(creation.vm, creation.name, "would_create", True, consistent_type=creation.consistent_type)
+        run.results.append(creation.result)
+        if creation.result["snapshot"]:
+            run.snapshots.append(creation.result["snapshot"])
+
+
+def ensure_present(run, policy):
+    params = run.params
+    vms = select_vms(run.client, params)
+    if not vms:
+        run.module.warn("The VM selection matched no VM: nothing to do")
+        run.finish()
+    creations = plan_creations(run.client, params, vms)
+    to_create = apply_consistency(run.module, creations)
+    pruning = Pruning(policy, params["retention_prefix"]) if policy else None
+    owned = pruning.read_owned(run.client, vms) if pruning else {}
+    deletions_by_vm = {}
+    for creation in creations:
+        vm_id = creation.vm["id"]
+        new_name = creation.name if creation.existing is None else None
+        chosen = pruning.decide(creation.vm, owned.get(vm_id, []), run.now, new_name) if pruning else []
+        deletions_by_vm[vm_id] = [deletion_entry(s, reason, "would_delete") for s, reason in chosen]
+        before = {s["name"] for s in owned.get(vm_id, [])} | ({creation.name} if creation.existing else set())
+        run.record_diff(creation.vm, before, (before | {creation.name}) - {e["name"] for e in deletions_by_vm[vm_id]})
+    any_deletion = any(deletions_by_vm.values())
+    if to_create:
+        step = run.plan.add("create-vm-snapshot", creation_body(to_create), "Create %d snapshot(s) in one request" % len(to_create))
+        if not run.module.check_mode:
+            # The VMs stay locked until their snapshots finish, so deletions wait for them even with wait: false.
+            send_creations(run, step, to_create, must_wait=any_deletion)
+    record_creation_results(run, creations)
+    entries = []
+    for result in run.results:
+        for entry in deletions_by_vm.get(result["vm"]["id"], []):
+            if result["status"] in ("failed", "timed_out"):
+                entry["status"] = "skipped"
+                entry["reason"] += "; not deleted because this VM's new snapshot failed"
+                run.deleted.append(entry)
+            else:
+                entries.append(entry)
+    send_deletions(run, entries)
+    run.deleted.extend(entries)
+    run.finish()
+
+
+# ----- state=absent ---------------------------------------------------------------------------
+def snapshot_by_id(run, vms):
+    """The snapshot named by id, checked against the selected VM; None when it does not exist."""
+    found = fetch_by_ids(run.client, "get-vm-snapshots", [run.params["id"]])
+    snapshot = found[0] if found else None
+    if snapshot and vms and vm_id_of(snapshot) not in {vm["id"] for vm in vms}:
+        raise InputError("id", run.params["id"], "is a snapshot of %s, not of the selected VM(s)" % vm_label(snapshot.get("vm")))
+    return snapshot
+
+
+def named_deletions(run, vms):
+    """[(vm, name, snapshot or None)] for state=absent: the snapshot of that name of each VM, if any."""
+    params = run.params
+    if params.get("id"):
+        snapshot = snapshot_by_id(run, vms)
+        vm = snapshot.get("vm") if snapshot else (vms[0] if len(vms) == 1 else None)
+        return [(vm, snapshot["name"] if snapshot else None, snapshot)] if (snapshot or vm) else []
+    if not params.get("name"):
+        return []
+    planned = [(vm, expand_name(params["name"], vm)) for vm in vms]
+    found = find_snapshots(run.client, vm_ids=[vm["id"] for vm in vms], names=[name for _vm, name in planned])
+    own = {(vm_id_of(s), s["name"]): s for s in found}
+    return [(vm, name, own.get((vm["id"], name))) for vm, name in planned]
+
+
+def ensure_absent(run, policy):
+    params = run.params
+    vms = select_vms(run.client, params) if (params.get("vm") or params.get("vms") or params.get("where") is not None) else []
+    named = named_deletions(run, vms)
+    pruning = Pruning(policy, params["retention_prefix"]) if policy else None
+    owned = pruning.read_owned(run.client, vms) if pruning else {}
+    entries = {}
+    for vm, name, snapshot in named:
+        if snapshot is not None:
+            entries[snapshot["id"]] = deletion_entry(snapshot, "state=absent", "would_delete")
+    for vm in vms if pruning else []:
+        for snapshot, reason in pruning.decide(vm, owned.get(vm["id"], []), run.now):
+            entries.setdefault(snapshot["id"], deletion_entry(snapshot, reason, "would_delete"))
+    record_absent_diff(run, vms, named, owned, entries)
+    send_deletions(run, list(entries.values()))
+    run.deleted.extend(entries.values())
+    for vm, name, snapshot in named:
+        entry = entries.get(snapshot["id"]) if snapshot else None
+        status = entry["status"] if entry else "absent"
+        result = vm_result(vm, name, status, status not in ("absent", "failed"))
+        if entry:
+            result.update(task_id=entry["task_id"], error=entry["error"])
+        run.results.append(result)
+    run.finish()
+
+
+def record_absent_diff(run, vms, named, owned, entries):
+    vms_by_id = {vm["id"]: vm for vm in vms}
+    for vm, _name, snapshot in named:
+        if vm:
+            vms_by_id.setdefault(vm["id"], vm)
+    for vm_id, vm in vms_by_id.items():
+        before = {s["name"] for s in owned.get(vm_id, [])}
+        before |= {s["name"] for _v, _n, s in named if s and vm_id_of(s) == vm_id}
+        gone = {e["name"] for e in entries.values() if (e.get("vm") or {}).get("id") == vm_id}
+        run.record_diff(vm, before, before - gone)
+
+
+# ----- state=reverted ---------------------------------------------------------------------------
+def find_revert_target(run):
+    """(vm, snapshot) for state=reverted, or an error naming the option."""
+    params = run.params
+    client = run.client
+    vm = None
+    if params.get("vm"):
+        scope, text = resolve_cluster_scope(client, "cluster", params.get("cluster"))
+        vm = VM.resolve(client, "vm", params["vm"], scope, text)
+    if params.get("id"):
+        snapshot = snapshot_by_id(run, [vm] if vm else [])
+        if snapshot is None:
+            raise NotFoundError("id", params["id"], "VM snapshot")
+    else:
+        name = expand_name(params["name"], vm)
+        found = find_snapshots(client, vm_ids=[vm["id"]], names=[name])
+        if not found:
+            raise NotFoundError("name", name, "VM snapshot", "the snapshots of %s" % vm_label(vm))
+        snapshot = found[0]
+    if vm is None:
+        if not snapshot.get("vm"):
+            raise InputError("id", params["id"], "is a snapshot of a VM that no longer exists: rebuild a new VM from it with "
+                                                 "smartx.cloudtower.cloudtower_vm from_snapshot instead")
+        vm = VM.resolve(client, "id", vm_id_of(snapshot))
+    return vm, snapshot
+
+
+def plan_revert(run, vm, snapshot):
+    status = vm.get("status")
+    where = {"id": vm["id"]}
+    if status in STOPPABLE:
+        if not run.params["stop_vm"]:
+            raise InputError("stop_vm", False, "VM %s is %s and CloudTower can only roll back a stopped VM: set stop_vm: true "
+                                               "(and force: true to power it off rather than shut it down)" % (vm_label(vm), status))
+        if run.params["force"] or status == "SUSPENDED":
+            run.plan.add("poweroff-vm", {"where": where}, "Power off %s before the rollback" % vm_label(vm))
+        else:
+            run.plan.add("shutdown-vm", {"where": where}, "Shut down %s gracefully before the rollback (a guest that does not "
+                                                          "shut down fails this step; force: true powers it off instead)" % vm_label(vm))
+    elif status != "STOPPED":
+        raise InputError("vm", run.params.get("vm") or vm["id"], "VM %s is %s; it must be STOPPED (or RUNNING or SUSPENDED with "
+                                                                 "stop_vm: true) to be rolled back" % (vm_label(vm), status))
+    run.plan.add("rollback-vm", {"where": where, "data": {"snapshot_id": snapshot["id"]}},
+                 "Roll %s back to snapshot %r (id %s)" % (vm_label(vm), snapshot["name"], snapshot["id"]))
+
+
+def execute_revert(run, vm):
+    """Send the stop (if any) and the rollback; every step but the last is waited for, and the VM must be idle again."""
+    module = run.module
+    for step in run.plan.steps:
+        run.send(step)
+        if step is not run.plan.steps[-1]:
+            run.tasks.extend(module.waiter.wait(step.task_ids, context=step.summary))
+            wait_until_idle(run.client, "get-vms", [vm["id"]], module.waiter.timeout)
+        elif run.waits:
+            run.tasks.extend(module.waiter.wait(step.task_ids, context=step.summary))
+        else:
+            run.tasks.extend(module.waiter.snapshot(step.task_ids))
+
+
+def ensure_reverted(run):
+    vm, snapshot = find_revert_target(run)
+    plan_revert(run, vm, snapshot)
+    if not run.module.check_mode:
+        execute_revert(run, vm)
+    rollback = run.plan.steps[-1]
+    status = "would_revert" if run.module.check_mode else ("reverted" if run.waits else "pending")
+    result = vm_result(vm, snapshot["name"], status, True, snapshot=snapshot, task_id=(rollback.task_ids or [None])[0])
+    run.results.append(result)
+    run.snapshots.append(snapshot)
+    after_vm = vm
+    if run.waits and not run.module.check_mode:
+        # Idle, so that the next task on this VM (a start, say) is not refused as locked.
+        after_vm = wait_until_idle(run.client, "get-vms", [vm["id"]], run.module.waiter.timeout).get(vm["id"], vm)
+    run.diff_before = {"vm": vm_label(vm), "status": vm.get("status"), "rolled_back_to": None}
+    run.diff_after = {"vm": vm_label(vm), "status": "STOPPED", "rolled_back_to": {"id": snapshot["id"], "name": snapshot["name"]}}
+    run.finish(vm=after_vm)
+
+
+def run_module(module):
+    policy = validate_options(module.params)
+    run = Run(module)
+    state = module.params["state"]
+    if state == "present":
+        ensure_present(run, policy)
+    elif state == "absent":
+        ensure_absent(run, policy)
+    else:
+        ensure_reverted(run)
+
+
+def main():
+    argument_spec = dict(
+        state=dict(type="str", choices=["present", "absent", "reverted"], default="present"),
+        vm=dict(type="str"),
+        vms=dict(type="list", elements="str"),
+        where=dict(type="dict"),
+        cluster=dict(type="str"),
+        name=dict(type="str"),
+        id=dict(type="str"),
+        consistent_type=dict(type="str", choices=["crash", "file_system"], default="crash"),
+        fallback_to_crash_consistent=dict(type="bool", default=False),
+        keep_last=dict(type="int"),
+        older_than=dict(type="str"),
+        retention_prefix=dict(type="str"),
+        stop_vm=dict(type="bool", default=False),
+        force=dict(type="bool", default=False),
+    )
+    module = CloudTowerModule(
+        argument_spec=argument_spec,
+        waits=True,
+        supports_check_mode=True,
+        mutually_exclusive=[("vm", "vms", "where"), ("name", "id")],
+    )
+    module.run(run_module)
+
+
+if __name__ == "__main__":
+    main()
