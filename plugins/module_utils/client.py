@@ -52,13 +52,15 @@ class ConnectionSettings:
 
     def __init__(self, host, username=None, password=None, user_source="LOCAL", token=None,
                  validate_certs=True, ca_path=None, language="en-US", request_timeout=30.0, retry_timeout=60.0):
+        # AWX credential types set every variable they define, unset ones to "":
+        # an empty value must count as not given, not as an empty token.
         self.base_url = self.normalise_host(host)
-        self.username = username
-        self.password = password
+        self.username = username or None
+        self.password = password or None
         self.user_source = user_source or "LOCAL"
-        self.token = token
+        self.token = token or None
         self.validate_certs = validate_certs
-        self.ca_path = ca_path
+        self.ca_path = ca_path or None
         self.language = language or "en-US"
         self.request_timeout = float(request_timeout)
         self.retry_timeout = float(retry_timeout)

@@ -49,18 +49,18 @@ def validate_where(option, where):
     return where
 
 
-def paginate(client, operation, where=None, order_by=None, limit=None, page_size=DEFAULT_PAGE_SIZE):
-    """Return every record of a get-* query, page by page, in a stable order.
+def iter_pages(client, operation, where=None, order_by=None, limit=None, page_size=DEFAULT_PAGE_SIZE):
+    """Yield every page of a get-* query in a stable order, so a caller can trim each as it arrives.
 
     Paging uses the id of the last record as the ``after`` cursor, which stays
     correct when records are added between pages (``skip`` would not).
     """
-    records = []
+    seen = 0
     cursor = None
     while True:
-        wanted = page_size if limit is None else min(page_size, limit - len(records))
+        wanted = page_size if limit is None else min(page_size, limit - seen)
         if wanted <= 0:
-            return records
+            return
         body = {"first": wanted}
         if where:
             body["where"] = where
@@ -69,10 +69,20 @@ def paginate(client, operation, where=None, order_by=None, limit=None, page_size
         if cursor:
             body["after"] = cursor
         page = client.call(operation, body) or []
-        records.extend(page)
+        seen += len(page)
+        if page:
+            yield page
         if len(page) < wanted:
-            return records
+            return
         cursor = page[-1]["id"]
+
+
+def paginate(client, operation, where=None, order_by=None, limit=None, page_size=DEFAULT_PAGE_SIZE):
+    """Every record of a get-* query, all pages."""
+    records = []
+    for page in iter_pages(client, operation, where, order_by, limit, page_size):
+        records.extend(page)
+    return records
 
 
 def fetch_by_ids(client, operation, ids, page_size=DEFAULT_PAGE_SIZE):

@@ -237,3 +237,11 @@ class TestRetries:
     def test_ca_path_is_used_for_verification(self):
         settings = ConnectionSettings(host="https://t.example", token="tok-xyz", ca_path="/etc/ca.pem")
         assert CloudTowerClient(settings)._session.verify == "/etc/ca.pem"
+
+
+def test_empty_credentials_from_awx_count_as_unset():
+    settings = ConnectionSettings(host="https://t.example", username="admin", password="pw-1", token="", ca_path="")
+    assert settings.token is None and settings.ca_path is None
+    client, session, dummy, dummy = make_client([login_ok("tok-new"), FakeResponse(200, [])], token="")
+    client.call("get-vms", {})
+    assert session.operations() == ["login", "get-vms"]

@@ -9,7 +9,7 @@ import pytest
 
 from ansible_collections.smartx.cloudtower.plugins.module_utils.errors import AmbiguousNameError, InputError, NotFoundError
 from ansible_collections.smartx.cloudtower.plugins.module_utils.query import (
-    fetch_by_ids, find_by_name_or_id, paginate, resolve, resolve_one, validate_where, where_and, where_from_options,
+    fetch_by_ids, find_by_name_or_id, iter_pages, paginate, resolve, resolve_one, validate_where, where_and, where_from_options,
 )
 
 
@@ -125,3 +125,9 @@ def test_resolve_one_and_find_by_name_or_id():
 def test_an_id_match_wins_over_a_vm_named_like_that_id():
     records = [{"id": "a1", "name": "x"}, {"id": "b2", "name": "a1"}]
     assert find_by_name_or_id(ListClient(records), "get-vms", "VM", "name", "a1")["id"] == "a1"
+
+
+def test_iter_pages_yields_page_by_page():
+    client = ListClient(VMS)
+    pages = list(iter_pages(client, "get-vms", page_size=8))
+    assert [len(p) for p in pages] == [8, 8, 4]
