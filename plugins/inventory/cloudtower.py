@@ -264,7 +264,7 @@ from ansible_collections.smartx.cloudtower.plugins.module_utils.client import (
     ConnectionSettings,
 )
 from ansible_collections.smartx.cloudtower.plugins.module_utils.errors import CloudTowerError
-from ansible_collections.smartx.cloudtower.plugins.module_utils.query import paginate, validate_where, where_and
+from ansible_collections.smartx.cloudtower.plugins.module_utils.query import iter_pages, validate_where, where_and
 
 SOURCE_SUFFIXES = ("cloudtower.yml", "cloudtower.yaml")
 # Relation stubs whose name stands for the relation in host names and group names.
@@ -578,15 +578,19 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         if not HAS_REQUESTS:
             raise AnsibleError("The smartx.cloudtower.cloudtower inventory plugin needs the Python library requests: pip install requests")
         client = CloudTowerClient(self._connection_settings(), warn=self.display.warning)
+        fields = self._stored_fields()
+        vms = []
         try:
-            vms = paginate(client, "get-vms", where=self._where, page_size=self.get_option("page_size"))
+            # Trimming each page as it arrives keeps only the wanted fields of 10,000 VMs in memory at once.
+            for page in iter_pages(client, "get-vms", where=self._where, page_size=self.get_option("page_size")):
+                if fields is not None:
+                    if not vms:
+                        self._warn_about_unknown_fields(page[0])
+                    page = [{key: value for key, value in vm.items() if key in fields} for vm in page]
+                vms.extend(page)
         except CloudTowerError as error:
             raise AnsibleParserError("smartx.cloudtower.cloudtower inventory: %s" % client.redact(error.message))
         self.display.vvv("smartx.cloudtower.cloudtower: %d VMs in %d request(s)" % (len(vms), client.request_count))
-        fields = self._stored_fields()
-        if fields is not None and vms:
-            self._warn_about_unknown_fields(vms[0])
-            vms = [{key: value for key, value in vm.items() if key in fields} for vm in vms]
         return vms
 
     def _warn_about_unknown_fields(self, vm):
