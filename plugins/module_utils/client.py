@@ -43,8 +43,13 @@ MASK = "********"
 
 
 def is_read(operation):
-    """get-* queries change nothing, so they may be retried freely."""
+    """get-* queries change nothing."""
     return operation.startswith("get-")
+
+
+def is_safe_to_repeat(operation):
+    """Queries and login change nothing in CloudTower, so they may be retried freely."""
+    return is_read(operation) or operation == "login"
 
 
 class ConnectionSettings:
@@ -220,7 +225,7 @@ class CloudTowerClient:
                 raise error.with_hint(self._token_refused_hint(relogged_in))
             if error.is_resource_locked and self._pause(deadline, backoff):
                 continue
-            if is_read(operation) and response.status_code in RETRYABLE_READ_STATUSES and self._pause(deadline, backoff):
+            if is_safe_to_repeat(operation) and response.status_code in RETRYABLE_READ_STATUSES and self._pause(deadline, backoff):
                 continue
             raise error
 
@@ -233,7 +238,7 @@ class CloudTowerClient:
             return False
         # A mutation that may have reached the server could have started a task:
         # sending it again could create a second VM or snapshot.
-        return is_read(operation) or operation == "login" or not failure.may_have_reached_server
+        return is_safe_to_repeat(operation) or not failure.may_have_reached_server
 
     def _token_refused_hint(self, relogged_in):
         if relogged_in:
@@ -250,7 +255,10 @@ class CloudTowerClient:
         url = "%s%s/%s" % (self.settings.base_url, API_PREFIX, operation)
         self.request_count += 1
         try:
-            return self._session.post(url, json=body, headers=headers, timeout=self.settings.request_timeout)
+            # verify is passed per request: requests lets REQUESTS_CA_BUNDLE override a
+            # session-level verify, which would silently undo ca_path or validate_certs.
+            return self._session.post(url, json=body, headers=headers, timeout=self.settings.request_timeout,
+                                      verify=self._session.verify)
         except requests.exceptions.SSLError as exc:
             raise _NoResponse(self._tls_reason(exc), may_have_reached_server=False, tls=True)
         except requests.exceptions.Timeout as exc:
@@ -301,7 +309,7 @@ class CloudTowerClient:
             message = "TLS verification failed for %s: %s" % (url, failure.reason)
         else:
             message = "CloudTower API /%s: no response from %s: %s" % (operation, url, failure.reason)
-            if failure.may_have_reached_server and not is_read(operation):
+            if failure.may_have_reached_server and not is_safe_to_repeat(operation):
                 message += " (the request may have reached CloudTower; it was not re-sent, to avoid doing it twice)"
         return TransportError(message, endpoint=operation, reason=failure.reason, attempts=attempts)
 

@@ -36,8 +36,8 @@ class FakeSession:
         self.headers = {}
         self.verify = True
 
-    def post(self, url, json=None, headers=None, timeout=None):
-        self.calls.append({"url": url, "body": json, "headers": dict(headers or {}), "timeout": timeout})
+    def post(self, url, json=None, headers=None, timeout=None, verify=None):
+        self.calls.append({"url": url, "body": json, "headers": dict(headers or {}), "timeout": timeout, "verify": verify})
         if not self.script:
             raise AssertionError("unexpected request to %s" % url)
         item = self.script.pop(0)

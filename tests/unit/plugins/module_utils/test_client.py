@@ -245,3 +245,13 @@ def test_empty_credentials_from_awx_count_as_unset():
     client, session, dummy, dummy = make_client([login_ok("tok-new"), FakeResponse(200, [])], token="")
     client.call("get-vms", {})
     assert session.operations() == ["login", "get-vms"]
+
+
+def test_verify_is_sent_with_every_request_so_requests_ca_bundle_cannot_override_it():
+    settings = ConnectionSettings(host="https://t.example", token="tok-xyz", ca_path="/etc/ca.pem")
+    session = FakeSession([FakeResponse(200, [])])
+    session.verify = None
+    client = CloudTowerClient(settings, session=session)
+    client._session.verify = "/etc/ca.pem"
+    client.call("get-vms", {})
+    assert session.calls[0]["verify"] == "/etc/ca.pem"
