@@ -38,6 +38,9 @@ HOST = Resource("host", "get-hosts")
 VLAN = Resource("VLAN", "get-vlans")
 VM = Resource("VM", "get-vms")
 VM_SNAPSHOT = Resource("VM snapshot", "get-vm-snapshots")
+ELF_IMAGE = Resource("ELF image", "get-elf-images")
+VM_FOLDER = Resource("VM folder", "get-vm-folders")
+VM_VOLUME = Resource("VM volume", "get-vm-volumes")
 
 
 def related_to(relation, record):

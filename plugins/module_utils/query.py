@@ -40,6 +40,14 @@ def where_from_options(params, mapping):
     return where_and(*clauses)
 
 
+def values_of(params, one, many):
+    """The value of option one followed by the list of option many, without repeats (vm + vms, id + ids)."""
+    values = list(params.get(many) or [])
+    if params.get(one):
+        values.insert(0, params[one])
+    return list(dict.fromkeys(values))
+
+
 def validate_where(option, where):
     """A raw where from the user must be a mapping; the server judges its keys."""
     if where is None:

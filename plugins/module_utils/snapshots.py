@@ -12,12 +12,10 @@ CLUSTER, so a snapshot of many VMs needs one name per VM: a name template with
 from __future__ import annotations
 
 import re
-import time
 
-from ansible_collections.smartx.cloudtower.plugins.module_utils.errors import CloudTowerError, InputError, describe_task
+from ansible_collections.smartx.cloudtower.plugins.module_utils.errors import InputError, describe_task
 from ansible_collections.smartx.cloudtower.plugins.module_utils.lookups import resolve_cluster_scope, resolve_vms
-from ansible_collections.smartx.cloudtower.plugins.module_utils.query import paginate, validate_where, where_and
-from ansible_collections.smartx.cloudtower.plugins.module_utils.retry import Backoff, Deadline, sleep_within
+from ansible_collections.smartx.cloudtower.plugins.module_utils.query import paginate, validate_where, values_of, where_and
 
 PLACEHOLDERS = ("{vm_name}", "{vm_id}")
 PLACEHOLDER_PATTERN = re.compile(r"\{[^{}]*\}")
@@ -134,14 +132,6 @@ def choose_consistency(vms, wanted, fallback):
 
 
 # ----- which VMs -----------------------------------------------------------------
-def values_of(params, one, many):
-    """The value of option one followed by the list of option many, without repeats (vm + vms, id + ids)."""
-    values = list(params.get(many) or [])
-    if params.get(one):
-        values.insert(0, params[one])
-    return list(dict.fromkeys(values))
-
-
 def selects_many_vms(params):
     """vms or where stand for a group of VMs, whatever their count today."""
     return bool(params.get("vms")) or params.get("where") is not None
@@ -222,36 +212,6 @@ def status_from_task(task, done_status, waited):
     if status == "FAILED":
         return "failed"
     return "timed_out" if waited else "pending"
-
-
-def busy(record):
-    return bool(record and record.get("entityAsyncStatus"))
-
-
-def wait_until_idle(client, operation, ids, timeout, sleep=time.sleep, clock=time.monotonic):
-    """{id: record} once none of the records has an entityAsyncStatus, polling all of them in one query per round.
-
-    CloudTower keeps a resource locked a little after its task ends; before 3.3
-    a call on it then is accepted and its task fails (JOB_RESOURCE_IS_LOCKED),
-    so the next step of a chain on the same VM must wait for this. Records that
-    no longer exist are simply absent from the result.
-    """
-    deadline = Deadline(timeout, clock=clock)
-    backoff = Backoff(initial=0.1, factor=1.5, cap=2.0, jitter=0.1)
-    pending = list(dict.fromkeys(ids))
-    records = {}
-    while pending:
-        for chunk in chunks(pending):
-            records.update((r["id"], r) for r in paginate(client, operation, where={"id_in": chunk}))
-        still_busy = [records[i] for i in pending if busy(records.get(i))]
-        if not still_busy:
-            break
-        if not sleep_within(deadline, backoff.next_delay(), sleep=sleep):
-            raise CloudTowerError("Timed out after %ss (wait_timeout) waiting for %d resource(s) to be idle: %s" % (
-                timeout, len(still_busy), "; ".join("%s is %s" % (vm_label(r), r["entityAsyncStatus"]) for r in still_busy)),
-                busy_ids=[r["id"] for r in still_busy])
-        pending = [r["id"] for r in still_busy]
-    return records
 
 
 # ----- VM snapshot disks -> iSCSI LUN snapshots ---------------------------------------

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import time
 
-from ansible_collections.smartx.cloudtower.plugins.module_utils.errors import TaskFailedError, TaskTimeoutError
+from ansible_collections.smartx.cloudtower.plugins.module_utils.errors import CloudTowerError, TaskFailedError, TaskTimeoutError
+from ansible_collections.smartx.cloudtower.plugins.module_utils.query import fetch_by_ids
 from ansible_collections.smartx.cloudtower.plugins.module_utils.retry import Backoff, Deadline, sleep_within
 
 FINAL_STATUSES = frozenset(("SUCCESSED", "FAILED"))
@@ -95,3 +96,38 @@ class TaskWaiter:
         """The tasks as they are now, without waiting (for wait: false)."""
         order = list(dict.fromkeys(task_ids))
         return WaitOutcome({t["id"]: t for t in self._fetch(order)}, order).tasks if order else []
+
+
+def busy(record):
+    """CloudTower marks a resource CREATING/UPDATING/DELETING while a task works on it."""
+    return bool(record and record.get("entityAsyncStatus"))
+
+
+def wait_until_idle(client, operation, ids, timeout, sleep=time.sleep, clock=time.monotonic):
+    """{id: record} once none of the records is busy, all of them read in one query per round.
+
+    CloudTower keeps a resource locked a little after its task ends; before 3.3
+    a call on it then is accepted and its task fails (JOB_RESOURCE_IS_LOCKED),
+    so the next step of a chain on the same resource must wait for this.
+    Records that no longer exist are simply absent from the result.
+    """
+    deadline = Deadline(timeout, clock=clock)
+    backoff = Backoff(initial=0.1, factor=1.5, cap=2.0, jitter=0.1)
+    pending = list(dict.fromkeys(ids))
+    records = {}
+    while pending:
+        records.update((r["id"], r) for r in fetch_by_ids(client, operation, pending))
+        still_busy = [records[i] for i in pending if busy(records.get(i))]
+        if not still_busy:
+            break
+        if not sleep_within(deadline, backoff.next_delay(), sleep=sleep):
+            raise CloudTowerError(
+                "Timed out after %ss (wait_timeout) waiting for %d resource(s) to be idle: %s" % (
+                    timeout, len(still_busy), "; ".join(describe_busy(r) for r in still_busy)),
+                endpoint=operation, busy_ids=[r["id"] for r in still_busy], wait_timeout=timeout)
+        pending = [r["id"] for r in still_busy]
+    return records
+
+
+def describe_busy(record):
+    return "%s (id %s) is %s" % (record.get("name") or "?", record["id"], record.get("entityAsyncStatus"))

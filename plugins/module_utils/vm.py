@@ -24,8 +24,7 @@ from ansible_collections.smartx.cloudtower.plugins.module_utils.errors import (
 )
 from ansible_collections.smartx.cloudtower.plugins.module_utils.query import paginate
 from ansible_collections.smartx.cloudtower.plugins.module_utils.reconcile import Plan, Step, changed_fields
-from ansible_collections.smartx.cloudtower.plugins.module_utils.retry import Backoff, Deadline, sleep_within
-from ansible_collections.smartx.cloudtower.plugins.module_utils.tasks import TaskWaiter, task_ids_of
+from ansible_collections.smartx.cloudtower.plugins.module_utils.tasks import TaskWaiter, task_ids_of, wait_until_idle
 from ansible_collections.smartx.cloudtower.plugins.module_utils.vm_spec import DEFAULT_BUS, format_size
 
 POWER_STATES = ("running", "stopped", "suspended", "restarted")
@@ -337,15 +336,7 @@ class PlanRunner:
     def wait_until_idle(self):
         """The VM once CloudTower no longer marks it busy (None once it is gone), within wait_timeout."""
         timeout = self.module.params.get("wait_timeout") or 600
-        deadline = Deadline(timeout, clock=self._clock)
-        backoff = Backoff(initial=0.1, factor=1.5, cap=2.0, jitter=0.1)
-        while True:
-            vm = read_vm(self.module.client, self.vm_id)
-            if vm is None or not vm.get("entityAsyncStatus"):
-                return vm
-            if not sleep_within(deadline, backoff.next_delay(), sleep=self._sleep):
-                raise CloudTowerError("VM %s stayed %s for %ss (wait_timeout) after its task ended" % (
-                    self.vm_id, vm.get("entityAsyncStatus"), timeout), vm_id=self.vm_id, wait_timeout=timeout)
+        return wait_until_idle(self.module.client, "get-vms", [self.vm_id], timeout, sleep=self._sleep, clock=self._clock).get(self.vm_id)
 
     def _send(self, step):
         step.replies = self.module.client.mutate(step.operation, step.body_for(self.vm_id))

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 
 from ansible_collections.smartx.cloudtower.plugins.module_utils.errors import InputError, NotFoundError
-from ansible_collections.smartx.cloudtower.plugins.module_utils.lookups import HOST, VLAN, Resource, related_to, scope_text
+from ansible_collections.smartx.cloudtower.plugins.module_utils.lookups import ELF_IMAGE, HOST, VLAN, VM_FOLDER, VM_VOLUME, related_to, scope_text
 from ansible_collections.smartx.cloudtower.plugins.module_utils.units import parse_size
 
 # Enum values of all supported versions; a value an older CloudTower lacks (USB, EC...) is refused by it.
@@ -37,9 +37,6 @@ DEFAULT_STORAGE_POLICY = "REPLICA_2_THIN_PROVISION"
 DEFAULT_FIRMWARE = "BIOS"
 DEFAULT_HA = True
 
-ELF_IMAGE = Resource("ELF image", "get-elf-images")
-VM_FOLDER = Resource("VM folder", "get-vm-folders")
-VM_VOLUME = Resource("VM volume", "get-vm-volumes")
 
 MAC_PATTERN = re.compile(r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$")
 

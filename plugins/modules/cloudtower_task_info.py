@@ -117,14 +117,8 @@ query_result:
 from ansible_collections.smartx.cloudtower.plugins.module_utils.errors import InputError, TaskFailedError, TaskTimeoutError
 from ansible_collections.smartx.cloudtower.plugins.module_utils.info import InfoQuery, info_argument_spec
 from ansible_collections.smartx.cloudtower.plugins.module_utils.module import CloudTowerModule
+from ansible_collections.smartx.cloudtower.plugins.module_utils.query import values_of
 from ansible_collections.smartx.cloudtower.plugins.module_utils.tasks import TaskWaiter
-
-
-def requested_ids(params):
-    ids = list(params.get("ids") or [])
-    if params.get("id"):
-        ids.insert(0, params["id"])
-    return list(dict.fromkeys(ids))
 
 
 def count_by_status(tasks):
@@ -163,7 +157,7 @@ def wait_for(module, info, ids):
 def run(module):
     params = module.params
     info = InfoQuery(params)
-    ids = requested_ids(params)
+    ids = values_of(params, "id", "ids")
     if params["wait"] and params["wait_timeout"] <= 0:
         raise InputError("wait_timeout", params["wait_timeout"], "must be a positive number of seconds")
     if params["wait"] and not ids and not params.get("where"):

@@ -326,7 +326,6 @@ from ansible_collections.smartx.cloudtower.plugins.module_utils.query import fet
 from ansible_collections.smartx.cloudtower.plugins.module_utils.reconcile import Plan
 from ansible_collections.smartx.cloudtower.plugins.module_utils.retention import RetentionPolicy, format_timestamp, utc_now
 from ansible_collections.smartx.cloudtower.plugins.module_utils.snapshots import (
-    busy,
     choose_consistency,
     expand_name,
     find_snapshots,
@@ -342,9 +341,8 @@ from ansible_collections.smartx.cloudtower.plugins.module_utils.snapshots import
     vm_id_of,
     vm_label,
     vm_stub,
-    wait_until_idle,
 )
-from ansible_collections.smartx.cloudtower.plugins.module_utils.tasks import task_ids_of
+from ansible_collections.smartx.cloudtower.plugins.module_utils.tasks import busy, task_ids_of, wait_until_idle
 
 STOPPABLE = ("RUNNING", "SUSPENDED")
 DELETION_CHANGES = ("deleted", "pending", "timed_out", "would_delete")

@@ -117,8 +117,7 @@ query_result:
 from ansible_collections.smartx.cloudtower.plugins.module_utils.info import InfoQuery, info_argument_spec
 from ansible_collections.smartx.cloudtower.plugins.module_utils.lookups import VM, resolve_cluster_scope
 from ansible_collections.smartx.cloudtower.plugins.module_utils.module import CloudTowerModule
-from ansible_collections.smartx.cloudtower.plugins.module_utils.query import where_from_options
-from ansible_collections.smartx.cloudtower.plugins.module_utils.snapshots import values_of
+from ansible_collections.smartx.cloudtower.plugins.module_utils.query import values_of, where_from_options
 
 SNAPSHOT_FILTERS = {"name": "name", "names": "name_in", "name_prefix": "name_starts_with"}
 

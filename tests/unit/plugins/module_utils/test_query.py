@@ -9,7 +9,7 @@ import pytest
 
 from ansible_collections.smartx.cloudtower.plugins.module_utils.errors import AmbiguousNameError, InputError, NotFoundError
 from ansible_collections.smartx.cloudtower.plugins.module_utils.query import (
-    fetch_by_ids, find_by_name_or_id, iter_pages, paginate, resolve, resolve_one, validate_where, where_and, where_from_options,
+    fetch_by_ids, find_by_name_or_id, iter_pages, paginate, resolve, values_of, resolve_one, validate_where, where_and, where_from_options,
 )
 
 
@@ -131,3 +131,8 @@ def test_iter_pages_yields_page_by_page():
     client = ListClient(VMS)
     pages = list(iter_pages(client, "get-vms", page_size=8))
     assert [len(p) for p in pages] == [8, 8, 4]
+
+
+def test_values_of_puts_the_single_option_first_without_repeats():
+    assert values_of({"vm": "a", "vms": ["b", "a", "c"]}, "vm", "vms") == ["a", "b", "c"]
+    assert values_of({"vm": None, "vms": None}, "vm", "vms") == []

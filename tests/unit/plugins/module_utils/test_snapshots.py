@@ -23,7 +23,6 @@ from ansible_collections.smartx.cloudtower.plugins.module_utils.snapshots import
     status_from_task,
     task_error,
     validate_name_template,
-    values_of,
 )
 
 CLUSTER_A = {"id": "cl-a", "name": "a"}
@@ -105,11 +104,6 @@ def test_a_name_held_by_another_vms_snapshot_in_the_cluster_is_refused_naming_th
     with pytest.raises(InputError) as caught:
         refuse_names_held_by_other_vms("name", "backup", planned, [orphan])
     assert "of a deleted VM" in caught.value.message
-
-
-def test_values_of_puts_the_single_option_first_without_repeats():
-    assert values_of({"vm": "a", "vms": ["b", "a", "c"]}, "vm", "vms") == ["a", "b", "c"]
-    assert values_of({"vm": None, "vms": None}, "vm", "vms") == []
 
 
 # ----- consistency -----------------------------------------------------------------------
