@@ -9,31 +9,14 @@ Each test runs a module's main() in-process against the CloudTower simulator
 
 from __future__ import annotations
 
-import json
-import os
-import sys
 import time
 
 import pytest
 
-from ansible.module_utils.testing import patch_module_args
-
 from ansible_collections.smartx.cloudtower.plugins.modules import cloudtower_lun_snapshot_info as lun_info_module
 from ansible_collections.smartx.cloudtower.plugins.modules import cloudtower_vm_snapshot as snapshot_module
 from ansible_collections.smartx.cloudtower.plugins.modules import cloudtower_vm_snapshot_info as info_module
-
-sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", "simulator")))
-from ctsim import Simulator  # noqa: E402  pylint: disable=wrong-import-position,import-error
-
-PASSWORD = "unit-test-password"
-TASK_SECONDS = 0.05
-
-
-@pytest.fixture(scope="module")
-def simulator():
-    sim = Simulator(password=PASSWORD, task_seconds=TASK_SECONDS).start()
-    yield sim
-    sim.stop()
+from ansible_collections.smartx.cloudtower.tests.unit.simulator_harness import TASK_SECONDS, run_module
 
 
 def reset(sim, api_version="4.6.0", task_seconds=TASK_SECONDS, **config):
@@ -47,38 +30,9 @@ def sim(simulator):
 
 
 def run(module, sim, capsys, check_mode=False, diff=False, **options):
-    """main() of module with options; returns (result, endpoints requested, mutating endpoints CloudTower accepted).
-
-    A mutation refused as ResourceLocked (a VM still locked by the previous
-    test step's task) is retried by the client; only the accepted one counts.
-    """
-    args = dict(options, cloudtower_host=sim.url, cloudtower_username="admin", cloudtower_password=PASSWORD,
-                _ansible_check_mode=check_mode, _ansible_diff=diff)
-    sim.clear_requests()
-    with patch_module_args(args):
-        with pytest.raises(SystemExit):
-            module.main()
-    result = json.loads(capsys.readouterr().out)
-    log = settled_log(sim)
-    return result, [r["endpoint"] for r in log], [r["endpoint"] for r in log if r.get("mutating") and r.get("status") == 200]
-
-
-def request_log(sim):
-    log = sim.requests()
-    return log.get("requests", log) if isinstance(log, dict) else log
-
-
-def settled_log(sim, quiet=0.03, limit=2.0):
-    """The request log once it stops growing: the simulator adds an entry after sending its reply."""
-    deadline = time.monotonic() + limit
-    log = request_log(sim)
-    while time.monotonic() < deadline:
-        time.sleep(quiet)
-        later = request_log(sim)
-        if len(later) == len(log):
-            return later
-        log = later
-    return log
+    """(result, endpoints requested, mutating endpoints CloudTower accepted) of one module run."""
+    done = run_module(module, sim, capsys, check_mode=check_mode, diff=diff, **options)
+    return done.result, done.requested, done.accepted
 
 
 def wait_idle(sim, limit=5.0):

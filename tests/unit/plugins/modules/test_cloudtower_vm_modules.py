@@ -9,62 +9,20 @@ indexes, only 4.6 knows memory_unit...), so these tests catch a body one version
 
 from __future__ import annotations
 
-import json
-import os
-import sys
-import time
-from collections import namedtuple
-
 import pytest
-
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.smartx.cloudtower.plugins.modules import cloudtower_vm as vm_module
 from ansible_collections.smartx.cloudtower.plugins.modules import cloudtower_vm_info as vm_info_module
+from ansible_collections.smartx.cloudtower.tests.unit.simulator_harness import run_module
 
-sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", "simulator")))
-from ctsim import Simulator  # noqa: E402  pylint: disable=wrong-import-position,import-error
-
-PASSWORD = "vm-unit-test-password"
 VERSIONS = ("1.8.0", "1.10.0", "4.6.0")
 NEW_VM = dict(name="unit-vm", cluster="cluster-b", vcpu=2, memory="1GiB",
               disks=[{"size": "4GiB"}, {"type": "cdrom"}], state="running")
 
 
-@pytest.fixture(scope="module")
-def simulator():
-    sim = Simulator(password=PASSWORD, task_seconds=0.05).start()
-    yield sim
-    sim.stop()
-
-
-Run = namedtuple("Run", "result requested sent")
-
-
 def run(module, sim, capsys, check_mode=False, **options):
-    """main() with options; returns the result, the endpoints requested and the mutating endpoints sent."""
-    args = dict(options, cloudtower_host=sim.url, cloudtower_username="admin", cloudtower_password=PASSWORD,
-                _ansible_check_mode=check_mode, _ansible_diff=True)
-    sim.clear_requests()
-    with patch_module_args(args):
-        with pytest.raises(SystemExit):
-            module.main()
-    result = json.loads(capsys.readouterr().out)
-    log = settled_log(sim)
-    return Run(result, [r["endpoint"] for r in log], [r["endpoint"] for r in log if r.get("mutating")])
-
-
-def settled_log(sim, quiet=0.03, limit=2.0):
-    """The request log once it stops growing: the simulator logs a request after replying to it."""
-    deadline = time.monotonic() + limit
-    log = sim.requests()
-    while time.monotonic() < deadline:
-        time.sleep(quiet)
-        later = sim.requests()
-        if len(later) == len(log):
-            break
-        log = later
-    return log.get("requests", log) if isinstance(log, dict) else log
+    """One module run with --diff; .result, .requested and .sent (mutating endpoints)."""
+    return run_module(module, sim, capsys, check_mode=check_mode, diff=True, **options)
 
 
 @pytest.mark.parametrize("api_version", VERSIONS)
