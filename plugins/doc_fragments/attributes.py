@@ -15,6 +15,11 @@ attributes:
     description: Can run in check_mode and return changed status prediction without modifying target.
   diff_mode:
     description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+"""
+
+    ACTION_GROUP = r"""
+options: {}
+attributes:
   action_group:
     description: Action is part of action_group(s), for convenient setting of module_defaults.
     support: full

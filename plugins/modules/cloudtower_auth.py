@@ -21,6 +21,7 @@ author:
 extends_documentation_fragment:
   - smartx.cloudtower.attributes
   - smartx.cloudtower.attributes.action
+  - smartx.cloudtower.attributes.action_group
   - smartx.cloudtower.connection
 attributes:
   check_mode:

@@ -31,16 +31,16 @@ description:
   - Needs no connection to CloudTower and sends no request to it. It runs where the task runs, normally the controller.
 author:
   - smartx.cloudtower contributors (@smartx-cloudtower)
+extends_documentation_fragment:
+  - smartx.cloudtower.attributes
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details:
       - Writes nothing and runs no data mover; RV(manifests) and RV(data_mover) say what a real run would write and run.
       - A VM whose snapshot does not exist yet (V(would_create) in check mode) is reported with the manifest path it
         would get; its disks are not known yet.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: partial
     details: Lists the manifest files before and after; the content of a rewritten manifest is not shown.
 options:

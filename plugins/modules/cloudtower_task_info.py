@@ -19,6 +19,7 @@ author:
   - smartx.cloudtower contributors (@smartx-cloudtower)
 extends_documentation_fragment:
   - smartx.cloudtower.attributes
+  - smartx.cloudtower.attributes.action_group
   - smartx.cloudtower.connection
   - smartx.cloudtower.info
 attributes:

@@ -31,17 +31,17 @@ description:
 author:
   - smartx.cloudtower contributors (@smartx-cloudtower)
 extends_documentation_fragment:
+  - smartx.cloudtower.attributes
+  - smartx.cloudtower.attributes.action_group
   - smartx.cloudtower.connection
   - smartx.cloudtower.wait
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details:
       - Reads the VM and everything the task names, makes the same decisions as a real run and reports them in
         RV(actions) and RV(changes), without sending any request that changes CloudTower.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
     details: Before and after of the managed fields (name, description, CPU, memory, HA, status, recycle bin).
 options:
@@ -398,7 +398,7 @@ diff:
 from ansible_collections.smartx.cloudtower.plugins.module_utils.errors import CloudTowerError, InputError
 from ansible_collections.smartx.cloudtower.plugins.module_utils.lookups import CLUSTER, VM, VM_SNAPSHOT, related_to, scope_text
 from ansible_collections.smartx.cloudtower.plugins.module_utils.module import CloudTowerModule
-from ansible_collections.smartx.cloudtower.plugins.module_utils.query import paginate, where_and
+from ansible_collections.smartx.cloudtower.plugins.module_utils.query import fetch_by_ids, paginate, where_and
 from ansible_collections.smartx.cloudtower.plugins.module_utils.reconcile import Reconciler, predicted_after
 from ansible_collections.smartx.cloudtower.plugins.module_utils.vm import (
     CREATION_STATUS,
@@ -525,6 +525,13 @@ class VmTask:
             self.plan.add("delete-vm", body, summary, change)
         self.changes.update(change)
 
+    def resolve_snapshot(self, value, in_cluster, cluster):
+        """A snapshot id is found wherever it is (CloudTower judges a rebuild across clusters); a name only in the cluster."""
+        by_id = fetch_by_ids(self.client, "get-vm-snapshots", [value])
+        if by_id:
+            return by_id[0]
+        return VM_SNAPSHOT.resolve(self.client, "from_snapshot", value, in_cluster, scope_text("cluster", cluster))
+
     def plan_create(self, cluster):
         spec = self.spec
         if self.params.get("id"):
@@ -535,7 +542,7 @@ class VmTask:
         if spec.clone_from:
             origin = VM.resolve(self.client, "clone_from", spec.clone_from)
         elif spec.from_snapshot:
-            origin = VM_SNAPSHOT.resolve(self.client, "from_snapshot", spec.from_snapshot, in_cluster, scope_text("cluster", cluster))
+            origin = self.resolve_snapshot(spec.from_snapshot, in_cluster, cluster)
         else:
             origin = None
             missing = missing_for_create(spec)

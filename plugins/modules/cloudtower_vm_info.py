@@ -17,15 +17,15 @@ description:
 author:
   - smartx.cloudtower contributors (@smartx-cloudtower)
 extends_documentation_fragment:
+  - smartx.cloudtower.attributes
+  - smartx.cloudtower.attributes.action_group
   - smartx.cloudtower.connection
   - smartx.cloudtower.info
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: Only reads, so it runs the same in check mode.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
 options:
   id:

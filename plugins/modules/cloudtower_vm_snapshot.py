@@ -29,17 +29,17 @@ description:
 author:
   - smartx.cloudtower contributors (@smartx-cloudtower)
 extends_documentation_fragment:
+  - smartx.cloudtower.attributes
+  - smartx.cloudtower.attributes.action_group
   - smartx.cloudtower.connection
   - smartx.cloudtower.wait
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details:
       - Makes the same reads and decisions as a real run and sends no mutating request; C(changed), RV(results),
         RV(deleted) and RV(actions) say what a real run would do.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
     details:
       - For each VM, the names of the snapshots in the module's scope (the named one and those matching
