@@ -318,7 +318,8 @@ class CloudTowerClient:
         hint = ("Set ca_path (or CLOUDTOWER_CA_PATH) to the CA certificate that signed CloudTower's certificate, "
                 "or validate_certs: false to skip verification (not recommended)")
         if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
-            return "certificate verify failed (%s). %s" % (text.split("certificate verify failed")[-1].strip(" :()'\"") or "untrusted", hint)
+            reason = text.rsplit("certificate verify failed", 1)[-1].strip(" :()'\"")
+            return "certificate verify failed (%s). %s" % (reason or "untrusted", hint)
         return "%s. %s" % (text, hint)
 
     # ----- session set-up -------------------------------------------------
