@@ -1,5 +1,8 @@
 """The start-up states: "demo" (two clusters, a dozen varied VMs, some snapshots) and "empty" (no VMs).
 
+Both have the deployment (whose version is the API version served), clusters, hosts, VLANs, a VM folder and
+two ISO images per cluster.
+
 Everything is derived from the seed and a fixed base time, so the same seed gives the same ids, MACs and
 UUIDs on every run. `vms=N` trims the demo list or extends it with generated VMs up to N.
 """
@@ -14,6 +17,11 @@ CLUSTERS = (
     {"name": "cluster-b", "ip": "10.0.1.10", "hosts": ("node-b1", "node-b2"),
      "vlans": (("default", 0, "VM"), ("prod-vlan-100", 100, "VM"), ("prod-vlan-200", 200, "VM"), ("mgmt", 0, "MANAGEMENT"))},
 )
+
+# The same folder and image names in both clusters, so clients must scope lookups by cluster (like "default").
+FOLDERS = ("production",)
+IMAGES = (("CentOS-7-x86_64-Minimal-2009.iso", 1020264448, "CentOS 7.9 minimal installer"),
+          ("ubuntu-22.04.4-live-server-amd64.iso", 2104408064, "Ubuntu Server 22.04.4 LTS installer"))
 
 # name, cluster, status, (sockets, cores), memory GiB, data disks GiB, CD-ROM, VLAN names, VMTools, guest OS
 DEMO_VMS = (
@@ -47,8 +55,9 @@ ORPHAN_SNAPSHOT = ("decommissioned-01", "final-state-before-delete")
 
 
 class DemoBuilder:
-    def __init__(self, store, username):
+    def __init__(self, store, username, version):
         self.store = store
+        self.version = version
         self.factory = EntityFactory(store)
         self.username = username
         self.clock = BASE_TIME
@@ -77,6 +86,7 @@ class DemoBuilder:
     def _infrastructure(self):
         for source in ("LOCAL", "LDAP"):
             self.users[source] = self.factory.user(self.tick(), self.username, source=source)
+        self.factory.deploy(self.tick(), self.version)
         for number, layout in enumerate(CLUSTERS):
             cluster = self.factory.cluster(self.tick(), layout["name"], layout["ip"])
             self.clusters.append(cluster)
@@ -89,6 +99,10 @@ class DemoBuilder:
                                         gateway="10.%d.%d.1" % (20 + number, vlan_id % 256) if network_type == "VM" else None)
                 for name, vlan_id, network_type in layout["vlans"]}
             self.store.update("clusters", cluster["id"], {"host_num": len(layout["hosts"])}, self.clock)
+            for name in FOLDERS:
+                self.factory.vm_folder(self.tick(), cluster, name)
+            for name, size, description in IMAGES:
+                self.factory.elf_image(self.tick(), cluster, name, size, description)
 
     def _demo_vm(self, row, position):
         name, cluster_number, status, (sockets, cores), memory_gib, disk_sizes, cd_rom, vlan_names, tools, guest_os = row

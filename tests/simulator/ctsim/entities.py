@@ -10,6 +10,7 @@ from .store import iso_timestamp
 GIB = 1024 ** 3
 BUS_DEVICE_PREFIX = {"VIRTIO": "vd", "SCSI": "sd", "IDE": "hd", "USB": "sd"}
 VOLUME_PATH = "/usr/share/smartx/volumes/%s"
+IMAGE_PATH = "/usr/share/smartx/images/%s"
 
 
 def device_name(bus, position):
@@ -43,10 +44,29 @@ class EntityFactory:
             "nvme_over_rdma_enabled": False, "nvme_over_tcp_enabled": False, "local_created_at": iso_timestamp(now),
         }
         self.store.insert("clusters", cluster, now)
-        target = self.store.insert("iscsi_targets", {"id": self.ids.cuid(now), "name": "zbs-iscsi-target-" + name}, now)
-        vds = self.store.insert("vdses", {"id": self.ids.cuid(now), "name": "vds-ovsbr-" + name, "cluster": cluster["id"]}, now)
-        cluster["_iscsi_target"], cluster["_vds"] = target["id"], vds["id"]
+        cluster["_iscsi_target"] = self._iscsi_target(now, cluster)["id"]
+        cluster["_vds"] = self._vds(now, cluster)["id"]
         return cluster
+
+    def _iscsi_target(self, now, cluster):
+        """The cluster's internal iSCSI target, which backs every VM volume's LUN."""
+        name = "zbs-iscsi-target-" + cluster["name"]
+        target = {
+            "id": self.ids.cuid(now), "local_id": self.ids.uuid(), "name": name, "cluster": cluster["id"], "description": "",
+            "iqn_name": "iqn.2016-02.com.smartx:system:" + name, "ip_whitelist": "*/*", "iqn_whitelist": "*/*",
+            "chap_enabled": False, "external_use": False, "internal": True, "replica_num": 2, "stripe_num": 8,
+            "stripe_size": 256 * 1024, "thin_provision": True, "initiator_chaps": [],
+        }
+        return self.store.insert("iscsi_targets", target, now)
+
+    def _vds(self, now, cluster):
+        """The cluster's one distributed switch; every VLAN hangs off it (vlans_num counts them)."""
+        vds = {
+            "id": self.ids.cuid(now), "local_id": self.ids.uuid(), "name": "vds-ovsbr-" + cluster["name"], "cluster": cluster["id"],
+            "ovsbr_name": "ovsbr-" + cluster["name"], "bond_mode": "active-backup", "type": "VM", "internal": False,
+            "vlans_num": 0, "work_mode": None,
+        }
+        return self.store.insert("vdses", vds, now)
 
     def host(self, now, cluster, name, management_ip, data_ip):
         host = {
@@ -72,9 +92,32 @@ class EntityFactory:
             "id": self.ids.cuid(now), "local_id": "%s_%s" % (cluster["local_id"], self.ids.uuid()), "name": name,
             "vlan_id": vlan_id, "type": network_type, "vds": cluster["_vds"], "gateway_ip": gateway, "subnetmask": subnetmask,
             "gateway_subnetmask": subnetmask if gateway else None, "mode_type": "VLAN_ACCESS", "network_ids": [],
-            "_cluster": cluster["id"],
         }
-        return self.store.insert("vlans", vlan, now)
+        self.store.insert("vlans", vlan, now)
+        self.store.update("vdses", vlan["vds"], {"vlans_num": len(self.store.children("vlans", "vds", vlan["vds"]))}, now)
+        return vlan
+
+    def cluster_of_vlan(self, vlan):
+        vds = self.store.get("vdses", vlan.get("vds"))
+        return vds["cluster"] if vds else None
+
+    def deploy(self, now, version):
+        """The CloudTower deployment itself; clients read its version to pick version-dependent behaviour."""
+        return self.store.insert("deploys", {"id": self.ids.cuid(now), "version": version, "license": None}, now)
+
+    def vm_folder(self, now, cluster, name):
+        folder = {"id": self.ids.cuid(now), "local_id": self.ids.uuid(), "name": name, "cluster": cluster["id"], "vm_num": 0}
+        return self.store.insert("vm_folders", folder, now)
+
+    def elf_image(self, now, cluster, name, size, description=""):
+        """An ISO uploaded to a cluster, which CD-ROMs can mount (VmDisk.elf_image)."""
+        local_id = self.ids.uuid()
+        image = {
+            "id": self.ids.cuid(now), "local_id": local_id, "name": name, "description": description, "size": size,
+            "path": IMAGE_PATH % local_id, "cluster": cluster["id"], "local_created_at": iso_timestamp(now),
+            "entityAsyncStatus": None, "content_library_image": None, "upload_task": None,
+        }
+        return self.store.insert("elf_images", image, now)
 
     def user(self, now, username, source="LOCAL", role="ROOT"):
         user = {
@@ -117,8 +160,13 @@ class EntityFactory:
         target["_luns"] = target.get("_luns", 0) + 1
         return target["_luns"]
 
-    def remove_volume(self, volume):
-        self.store.delete("iscsi_luns", volume.get("lun"))
+    def remove_volume(self, now, volume):
+        """Delete a volume and its LUN; the LUN's snapshots stay behind, detached (iscsi_lun: null)."""
+        lun_id = volume.get("lun")
+        for lun_snapshot in list(self.store.rows("iscsi_lun_snapshots")):
+            if lun_snapshot.get("iscsi_lun") == lun_id:
+                self.store.update("iscsi_lun_snapshots", lun_snapshot["id"], {"iscsi_lun": None}, now)
+        self.store.delete("iscsi_luns", lun_id)
         self.store.delete("vm_volumes", volume["id"])
 
     # ----- VMs ------------------------------------------------------------------------------------------
@@ -138,9 +186,16 @@ class EntityFactory:
             "max_bandwidth": spec.get("max_bandwidth"), "max_bandwidth_policy": spec.get("max_bandwidth_policy") or "DYNAMIC",
             "local_created_at": iso_timestamp(now), "bios_uuid": self.ids.uuid(), "cloud_init_supported": False,
             "entityAsyncStatus": "CREATING" if placeholder else None, "_tools_installed": bool(spec.get("tools_installed")),
-            "size": 0, "provisioned_size": 0, "logical_size_bytes": 0, "unique_size": 0,
+            "size": 0, "provisioned_size": 0, "logical_size_bytes": 0, "unique_size": 0, "folder": spec.get("folder_id"),
         }
-        return self.store.insert("vms", vm, now)
+        self.store.insert("vms", vm, now)
+        self._count_folder_vms(now, vm["folder"])
+        return vm
+
+    def _count_folder_vms(self, now, folder_id):
+        # vm_num is stored rather than computed so that filters and orderBy on it see the same value.
+        if folder_id is not None:
+            self.store.update("vm_folders", folder_id, {"vm_num": len(self.store.children("vms", "folder", folder_id))}, now)
 
     def attach_devices(self, now, vm, disk_specs, nic_specs):
         """Create the VM's disks (new volumes, mounted volumes, CD-ROMs) and NICs, then refresh its totals."""
@@ -164,10 +219,10 @@ class EntityFactory:
         disk = {
             "id": self.ids.cuid(now), "vm": vm["id"], "vm_volume": volume_id, "type": "CD_ROM" if spec["kind"] == "cdrom" else "DISK",
             "bus": bus, "boot": spec.get("boot", position), "key": spec.get("key"), "device": device_name(bus, position),
-            "disabled": False, "elf_image": None, "max_iops": spec.get("max_iops"), "max_iops_policy": spec.get("max_iops_policy"),
+            "disabled": False, "elf_image": spec.get("elf_image_id"), "max_iops": spec.get("max_iops"), "max_iops_policy": spec.get("max_iops_policy"),
             "max_bandwidth": spec.get("max_bandwidth"), "max_bandwidth_policy": spec.get("max_bandwidth_policy"),
             "serial": None if spec["kind"] == "cdrom" else self.ids.uuid().replace("-", "")[:20],
-            "_index": spec.get("index", position), "_image_local_id": spec.get("elf_image_id"),
+            "_index": spec.get("index", position),
         }
         self.store.insert("vm_disks", disk, now)
 
@@ -204,7 +259,7 @@ class EntityFactory:
             if keep_volumes or volume.get("sharing"):
                 self.store.update("vm_volumes", volume["id"], {"mounting": bool(self.store.children("vm_disks", "vm_volume", volume["id"]))}, now)
             else:
-                self.remove_volume(volume)
+                self.remove_volume(now, volume)
         for nic in self.store.children("vm_nics", "vm", vm["id"]):
             self.store.delete("vm_nics", nic["id"])
 
@@ -217,6 +272,7 @@ class EntityFactory:
                 self.store.update("vm_snapshots", snapshot["id"], {"vm": None}, now)
         self.detach_all_devices(now, vm, keep_volumes=False)
         self.store.delete("vms", vm["id"])
+        self._count_folder_vms(now, vm.get("folder"))
 
     # ----- snapshots ------------------------------------------------------------------------------------
 
@@ -226,10 +282,11 @@ class EntityFactory:
         snapshot_tag = self.ids.uuid()
         for disk in self.store.children("vm_disks", "vm", vm["id"]):
             volume = self.store.get("vm_volumes", disk.get("vm_volume"))
+            image = self.store.get("elf_images", disk.get("elf_image")) or {}
             is_disk = disk["type"] == "DISK" and volume is not None
             frozen_disks.append({
                 "boot": disk["boot"], "bus": disk["bus"], "disabled": disk.get("disabled"), "disk_name": None,
-                "elf_image_local_id": disk.get("_image_local_id") or "", "image_name": None, "index": disk.get("_index", 0),
+                "elf_image_local_id": image.get("local_id", ""), "image_name": image.get("name"), "index": disk.get("_index", 0),
                 "key": disk.get("key"), "max_bandwidth": disk.get("max_bandwidth"), "max_bandwidth_policy": disk.get("max_bandwidth_policy"),
                 "max_iops": disk.get("max_iops"), "max_iops_policy": disk.get("max_iops_policy"),
                 "path": volume["path"] if is_disk else "", "size": volume["size"] if is_disk else 0,
@@ -248,7 +305,7 @@ class EntityFactory:
                 "enabled": nic.get("enabled"), "gateway": nic.get("gateway") or "", "index": nic.get("order", 0),
                 "ip_address": nic.get("ip_address") or "", "mac_address": nic["mac_address"], "mirror": nic.get("mirror"),
                 "model": nic.get("model"), "subnet_mask": nic.get("subnet_mask") or "",
-                "vlan": {"name": vlan.get("name", ""), "vds_ovs": vds.get("name", ""), "vlan_id": vlan.get("vlan_id", 0),
+                "vlan": {"name": vlan.get("name", ""), "vds_ovs": vds.get("ovsbr_name", ""), "vlan_id": vlan.get("vlan_id", 0),
                          "vlan_local_id": vlan.get("local_id", ""), "network_ids": []},
             })
         return frozen_disks, frozen_nics

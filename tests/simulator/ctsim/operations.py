@@ -23,6 +23,7 @@ POWER_OPERATIONS = {
     "shutdown-vm": (("RUNNING",), "Shut down VM", "STOPPED"),
     "poweroff-vm": (("RUNNING", "SUSPENDED"), "Power off VM", "STOPPED"),
     "restart-vm": (("RUNNING",), "Restart VM", "RUNNING"),
+    "force-restart-vm": (("RUNNING",), "Force restart VM", "RUNNING"),
     "suspend-vm": (("RUNNING",), "Suspend VM", "SUSPENDED"),
     "resume-vm": (("SUSPENDED",), "Resume VM", "RUNNING"),
 }
@@ -154,7 +155,8 @@ class Mutations:
                               "policy": volume["elf_storage_policy"], "bus": disk["bus"], "boot": disk["boot"],
                               "index": disk.get("_index"), "key": disk.get("key")})
             else:
-                disks.append({"kind": "cdrom", "bus": disk["bus"], "boot": disk["boot"], "index": disk.get("_index")})
+                disks.append({"kind": "cdrom", "bus": disk["bus"], "boot": disk["boot"], "index": disk.get("_index"),
+                              "elf_image_id": disk.get("elf_image")})
         for nic in self.store.children("vm_nics", "vm", vm["id"]):
             nics.append({"vlan_id": nic["vlan"], "model": nic.get("model"), "enabled": nic.get("enabled"), "mirror": nic.get("mirror")})
         return {"cluster_id": vm["cluster"], "description": vm.get("description"), "vcpu": vm["vcpu"],
@@ -170,9 +172,9 @@ class Mutations:
                               "policy": frozen.get("_policy"), "bus": frozen["bus"], "boot": frozen["boot"],
                               "index": frozen["index"], "key": frozen.get("key")})
             else:
-                disks.append({"kind": "cdrom", "bus": frozen["bus"], "boot": frozen["boot"], "index": frozen["index"]})
+                disks.append(self._cdrom_from_frozen(frozen))
         for frozen in snapshot.get("vm_nics") or ():
-            vlan = self._vlan_by_local_id(frozen["vlan"]["vlan_local_id"])
+            vlan = self._by_local_id("vlans", frozen["vlan"]["vlan_local_id"])
             if vlan is not None:
                 nics.append({"vlan_id": vlan["id"], "model": frozen.get("model"), "enabled": frozen.get("enabled"),
                              "mirror": frozen.get("mirror")})
@@ -181,16 +183,23 @@ class Mutations:
                 "firmware": snapshot["firmware"], "guest_os_type": snapshot.get("_guest_os_type"), "status": "STOPPED",
                 "disks": disks, "nics": nics}
 
-    def _vlan_by_local_id(self, local_id):
-        for vlan in self.store.rows("vlans"):
-            if vlan["local_id"] == local_id:
-                return vlan
+    def _by_local_id(self, table, local_id):
+        # Snapshots refer to VLANs and images by local_id; both tables are small, so a scan will do.
+        for entity in self.store.rows(table):
+            if entity["local_id"] == local_id:
+                return entity
         return None
+
+    def _cdrom_from_frozen(self, frozen):
+        """A CD-ROM spec from a snapshot's frozen CD_ROM entry, with its image if that still exists."""
+        image = self._by_local_id("elf_images", frozen.get("elf_image_local_id")) if frozen.get("elf_image_local_id") else None
+        return {"kind": "cdrom", "bus": frozen["bus"], "boot": frozen["boot"], "index": frozen["index"],
+                "elf_image_id": image["id"] if image else None}
 
     def _creation_spec(self, item, base, path):
         """Merge request params over a base spec (empty for create-vm) and check every reference."""
         spec = dict(base)
-        for key in ("name", "description", "cluster_id", "host_id", "ha", "firmware", "guest_os_type", "status",
+        for key in ("name", "description", "cluster_id", "host_id", "folder_id", "ha", "firmware", "guest_os_type", "status",
                     "io_policy", "max_iops", "max_iops_policy", "max_bandwidth_policy"):
             if item.get(key) is not None:
                 spec[key] = item[key]
@@ -203,6 +212,7 @@ class Mutations:
         if cluster is None:
             raise bad_request("CLUSTER_NOT_FOUND", "%s.cluster_id %s does not exist" % (path, spec.get("cluster_id")))
         self._check_host(spec.get("host_id"), cluster["id"], path)
+        self._check_member("vm_folders", spec.get("folder_id"), cluster["id"], "VM_FOLDER_NOT_FOUND", path + ".folder_id")
         if spec.get("status", "STOPPED") not in ("RUNNING", "STOPPED"):
             raise bad_request("VM_STATUS_NOT_SUPPORTED", "%s.status must be RUNNING or STOPPED" % path)
         if not spec.get("memory") or spec["memory"] <= 0:
@@ -210,6 +220,9 @@ class Mutations:
         spec.setdefault("status", "STOPPED")
         if item.get("vm_disks") is not None:
             spec["disks"] = self._disk_specs(item["vm_disks"], cluster["id"], path + ".vm_disks")
+        else:
+            for disk in spec.get("disks", ()):
+                self._check_member("elf_images", disk.get("elf_image_id"), cluster["id"], "ELF_IMAGE_NOT_FOUND", path)
         if item.get("vm_nics") is not None:
             spec["nics"] = [self._nic_spec(nic, cluster["id"], "%s.vm_nics[%d]" % (path, position))
                             for position, nic in enumerate(item["vm_nics"])]
@@ -244,14 +257,24 @@ class Mutations:
 
     def _check_vlan(self, vlan_id, cluster_id, path):
         vlan = self.store.get("vlans", vlan_id)
-        if vlan is None or vlan.get("_cluster") != cluster_id:
+        if vlan is None or self.state.factory.cluster_of_vlan(vlan) != cluster_id:
             raise bad_request("VLAN_NOT_FOUND", "%s: VLAN %s is not a VLAN of the cluster" % (path, vlan_id))
+
+    def _check_member(self, table, entity_id, cluster_id, code, path):
+        """A folder or image named by id must exist in the VM's cluster (None names nothing)."""
+        if entity_id is None:
+            return
+        entity = self.store.get(table, entity_id)
+        if entity is None or entity["cluster"] != cluster_id:
+            raise bad_request(code, "%s: %s is not in the VM's cluster" % (path, entity_id))
 
     def _disk_specs(self, vm_disks, cluster_id, path):
         disks = []
         for position, cd_rom in enumerate(vm_disks.get("mount_cd_roms") or ()):
+            where = "%s.mount_cd_roms[%d]" % (path, position)
+            self._check_member("elf_images", cd_rom.get("elf_image_id"), cluster_id, "ELF_IMAGE_NOT_FOUND", where + ".elf_image_id")
             disks.append({"kind": "cdrom", "boot": cd_rom["boot"], "index": cd_rom.get("index"), "key": cd_rom.get("key"),
-                          "elf_image_id": cd_rom.get("elf_image_id"), "bus": "IDE", "_path": "%s.mount_cd_roms[%d]" % (path, position)})
+                          "elf_image_id": cd_rom.get("elf_image_id"), "bus": "IDE"})
         claimed = set()
         for position, mount in enumerate(vm_disks.get("mount_disks") or ()):
             volume = self.store.get("vm_volumes", mount["vm_volume_id"])
@@ -274,7 +297,6 @@ class Mutations:
         for position, disk in enumerate(disks):
             if disk.get("index") is None:
                 disk["index"] = position
-            disk.pop("_path", None)
         return disks
 
     @staticmethod
@@ -514,7 +536,7 @@ class Mutations:
             for frozen in snapshot.get("vm_disks") or ():
                 volume = self.store.get("vm_volumes", frozen.get("_volume_id"))
                 if frozen["type"] != "DISK":
-                    disks.append({"kind": "cdrom", "bus": frozen["bus"], "boot": frozen["boot"], "index": frozen["index"]})
+                    disks.append(self._cdrom_from_frozen(frozen))
                 elif volume is not None:
                     disks.append({"kind": "mount", "volume_id": volume["id"], "bus": frozen["bus"], "boot": frozen["boot"],
                                   "index": frozen["index"], "key": frozen.get("key")})
@@ -524,7 +546,7 @@ class Mutations:
                                   "index": frozen["index"], "key": frozen.get("key")})
             nics = []
             for frozen in snapshot.get("vm_nics") or ():
-                vlan = self._vlan_by_local_id(frozen["vlan"]["vlan_local_id"])
+                vlan = self._by_local_id("vlans", frozen["vlan"]["vlan_local_id"])
                 if vlan is not None:
                     nics.append({"vlan_id": vlan["id"], "mac_address": frozen["mac_address"], "model": frozen.get("model"),
                                  "enabled": frozen.get("enabled"), "mirror": frozen.get("mirror"),

@@ -175,6 +175,7 @@ BODIES = {
     "shutdown-vm": "obj:VmOperateParams",
     "poweroff-vm": "obj:VmOperateParams",
     "restart-vm": "obj:VmOperateParams",
+    "force-restart-vm": "obj:VmOperateParams",
     "suspend-vm": "obj:VmOperateParams",
     "resume-vm": "obj:VmOperateParams",
     "create-vm-snapshot": "obj:VmSnapshotCreationParams",

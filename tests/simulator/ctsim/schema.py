@@ -9,13 +9,13 @@ Field line:  <name> <type>[?][=<default>] [<version condition>] [flags]
              | num:<f|i per version, e.g. fif> | bool | enum:<Enum> | json[:<Embedded>[]] | list (of scalars)
              | one:<Target> | many:<Target> [<-<inverse to-one field on Target>]
   ?          the value may be null
-  condition  >=1.10, <4.6, ==1.10 ... (absent: every version)
+  condition  >=1.10, <4.6, ==1.10, !=1.10 ... (absent: every version)
   flags      opaque (neither filterable nor sortable), full==<v> (relation serialised as the whole object)
 Lines starting with "~" declare where/orderBy keys that have no response field, e.g.
   ~password where<1.10 order<4.6          (where operators: all string ones, or ops=range for _lt/_lte/_gt/_gte)
 """
 
-from .versions import VERSIONS, versions_matching
+from .versions import CONDITION_OPERATORS, VERSIONS, versions_matching
 
 STRING_OPS = ("", "_not", "_in", "_not_in", "_lt", "_lte", "_gt", "_gte", "_contains", "_not_contains",
               "_starts_with", "_not_starts_with", "_ends_with", "_not_ends_with")
@@ -87,7 +87,7 @@ STUB_KEYS = {
     "Application": "id", "ClusterSettings": "id", "Ipmi": "id", "IsolationPolicy": "id", "VcenterAccount": "id",
     "VmDisk": "id", "VmEntityFilterResult": "id", "VmNic": "id", "VsphereEsxiAccount": "id", "Zone": "id",
     "Host": "id name management_ip>=4.6",
-    "Label": "id key>=4.6 value>=4.6",
+    "Label": "id key>=4.6 value>=4.6", "License": "id", "UploadTask": "id",
     "VirtualPrivateCloudNic": "id local_id ip_addresses vpc vpc_subnet floating_ip",
 }
 DEFAULT_STUB_KEYS = "id name"
@@ -131,6 +131,11 @@ EMBEDDED = {
         model                enum:VmNicModel?
         subnet_mask          str
         vlan                 json:FrozenVlan
+    """,
+    "InitiatorChap": """
+        chap_name            str
+        chap_secret          str
+        initiator_iqn        str
     """,
     "FrozenVlan": """
         name                 str
@@ -224,7 +229,7 @@ RESOURCES_TEXT["Cluster"] = ("clusters", """
     vdses                                many:Vds?<-cluster
     version                              str
     vhost_enabled                        bool?
-    vm_folders                           many:VmFolder?
+    vm_folders                           many:VmFolder?<-cluster
     vm_num                               int?
     vm_templates                         many:VmTemplate?
     vms                                  many:Vm?<-cluster
@@ -330,6 +335,57 @@ RESOURCES_TEXT["Vlan"] = ("vlans", """
     vds                                  one:Vds
     vlan_id                              int
     vm_nics                              many:VmNic?<-vlan
+""")
+
+RESOURCES_TEXT["Vds"] = ("vdses", """
+    bond_mode                            str
+    cluster                              one:Cluster
+    entityAsyncStatus                    enum:EntityAsyncStatus?
+    everoute_cluster                     one:EverouteCluster?
+    id                                   str
+    internal                             bool
+    labels                               many:Label?
+    local_id                             str
+    name                                 str
+    nics                                 many:Nic?
+    ovsbr_name                           str
+    type                                 enum:NetworkType
+    vlans                                many:Vlan?<-vds
+    vlans_num                            int
+    work_mode                            str?                     >=1.10
+""")
+
+RESOURCES_TEXT["Deploy"] = ("deploys", """
+    id                                   str
+    license                              one:License?
+    version                              str
+""")
+
+RESOURCES_TEXT["VmFolder"] = ("vm_folders", """
+    cluster                              one:Cluster
+    id                                   str
+    local_id                             str?
+    name                                 str
+    vm_num                               int?
+    vms                                  many:Vm?<-folder
+""")
+
+RESOURCES_TEXT["ElfImage"] = ("elf_images", """
+    cluster                              one:Cluster?
+    content_library_image                one:ContentLibraryImage? !=1.10
+    description                          str
+    entityAsyncStatus                    enum:EntityAsyncStatus?
+    id                                   str
+    labels                               many:Label?
+    local_created_at                     dt
+    local_id                             str
+    name                                 str
+    path                                 str
+    size                                 i64
+    upload_task                          one:UploadTask?          <1.10  opaque
+    vm_disks                             many:VmDisk?<-elf_image
+    vm_snapshots                         many:VmSnapshot?
+    vm_templates                         many:VmTemplate?
 """)
 
 RESOURCES_TEXT["Vm"] = ("vms", """
@@ -549,6 +605,49 @@ RESOURCES_TEXT["IscsiLun"] = ("iscsi_luns", """
     zbs_volume_id                        str
 """)
 
+RESOURCES_TEXT["IscsiTarget"] = ("iscsi_targets", """
+    bps                                  i64?
+    bps_max                              i64?
+    bps_max_length                       i64?
+    bps_rd                               i64?
+    bps_rd_max                           i64?
+    bps_rd_max_length                    i64?
+    bps_wr                               i64?
+    bps_wr_max                           i64?
+    bps_wr_max_length                    i64?
+    chap_enabled                         bool
+    chap_name                            str?
+    chap_secret                          str?
+    cluster                              one:Cluster
+    description                          str
+    entityAsyncStatus                    enum:EntityAsyncStatus?
+    external_use                         bool
+    id                                   str
+    initiator_chaps                      json:InitiatorChap[]?
+    internal                             bool
+    io_size                              i64?
+    iops                                 i64?
+    iops_max                             i64?
+    iops_max_length                      i64?
+    iops_rd                              i64?
+    iops_rd_max                          i64?
+    iops_rd_max_length                   i64?
+    iops_wr                              i64?
+    iops_wr_max                          i64?
+    iops_wr_max_length                   i64?
+    ip_whitelist                         str
+    iqn_name                             str
+    iqn_whitelist                        str
+    labels                               many:Label?
+    local_id                             str
+    luns                                 many:IscsiLun?<-iscsi_target
+    name                                 str
+    replica_num                          int
+    stripe_num                           int
+    stripe_size                          i64
+    thin_provision                       bool
+""")
+
 RESOURCES_TEXT["IscsiLunSnapshot"] = ("iscsi_lun_snapshots", """
     consistency_group_snapshot           one:ConsistencyGroupSnapshot?
     entityAsyncStatus                    enum:EntityAsyncStatus?
@@ -745,7 +844,7 @@ def stub_keys(target, version):
 
 
 def _split_condition(token):
-    for operator in (">=", "<=", "==", "<", ">"):
+    for operator in CONDITION_OPERATORS:
         position = token.find(operator)
         if position > 0:
             return token[:position], token[position:]

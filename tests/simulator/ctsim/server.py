@@ -67,23 +67,13 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, format, *args):  # pylint: disable=redefined-builtin
         """Quiet: the request log is the record (and must never echo tokens)."""
 
-    def do_POST(self):  # pylint: disable=invalid-name
-        self.route()
-
-    def do_GET(self):  # pylint: disable=invalid-name
-        self.route()
-
-    def do_DELETE(self):  # pylint: disable=invalid-name
-        self.route()
-
-    def do_PUT(self):  # pylint: disable=invalid-name
-        self.route()
-
-    def do_PATCH(self):  # pylint: disable=invalid-name
-        self.route()
-
-    def do_OPTIONS(self):  # pylint: disable=invalid-name
-        self.route()
+    def __getattr__(self, name):
+        # The standard library hands a request to do_<METHOD> and answers 501 when there is none. Every method
+        # goes to route() instead: on API paths anything but POST is a 404, as on CloudTower, and the admin API
+        # picks its own methods.
+        if name.startswith("do_"):
+            return self.route
+        raise AttributeError(name)
 
     def finish(self):
         try:
@@ -128,7 +118,9 @@ class Handler(BaseHTTPRequestHandler):
         for name, value in extra_headers:
             self.send_header(name, value)
         self.end_headers()
-        self.wfile.write(payload)
+        # A HEAD reply carries the headers of the full reply but no body (RFC 9110, 9.3.2).
+        if self.command != "HEAD":
+            self.wfile.write(payload)
 
     def drop_connection(self):
         """Close with a TCP reset and no reply, like a crashed proxy."""

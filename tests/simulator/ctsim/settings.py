@@ -7,7 +7,7 @@ import copy
 
 MUTATING_ENDPOINTS = (
     "create-vm", "update-vm-basic-info", "delete-vm", "move-vm-to-recycle", "start-vm", "shutdown-vm",
-    "poweroff-vm", "restart-vm", "suspend-vm", "resume-vm", "create-vm-snapshot", "delete-vm-snapshot",
+    "poweroff-vm", "restart-vm", "force-restart-vm", "suspend-vm", "resume-vm", "create-vm-snapshot", "delete-vm-snapshot",
     "rollback-vm", "rebuild-vm-from-snapshot", "clone-vm",
 )
 

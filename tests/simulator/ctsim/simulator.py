@@ -37,7 +37,7 @@ class SimState:
         self.settings = settings
         self.store = Store(seed)
         self.factory = EntityFactory(self.store)
-        builder = DemoBuilder(self.store, username)
+        builder = DemoBuilder(self.store, username, version)
         builder.build(state_name, vms)
         self.users = builder.users
         self.fault_rng = random.Random("%s-faults" % seed)

@@ -11,14 +11,14 @@ import time
 
 from .schema import RESOURCES
 
-# Relation targets the simulator keeps as bare {id, name} rows without serving them.
-MINOR_TABLES = {"Vds": "vdses", "IscsiTarget": "iscsi_targets"}
 BASE36 = string.digits + string.ascii_lowercase
 
 
 def table_of(target):
+    """The table of a relation target, or None for resources the simulator does not model (labels, ...):
+    relations to those are never stored, so they serialise as null / [] and filters on them match nothing."""
     resource = RESOURCES.get(target)
-    return resource.table if resource is not None else MINOR_TABLES.get(target)
+    return resource.table if resource is not None else None
 
 
 def iso_timestamp(seconds):
@@ -75,8 +75,6 @@ class Store:
         self.rng = random.Random(seed)
         self.ids = IdFactory(self.rng)
         self.tables = {resource.table: {} for resource in RESOURCES.values()}
-        for table in MINOR_TABLES.values():
-            self.tables[table] = {}
         self.indexes = {}
         self.indexes_of_table = {table: [] for table in self.tables}
         self.sequence = 0
@@ -129,6 +127,10 @@ class Store:
     def rows(self, table):
         return self.tables[table].values()
 
+    def table(self, table):
+        """The live {id: entity} mapping of a table, for lookups in hot loops."""
+        return self.tables[table]
+
     def children(self, table, fk, parent_id):
         """Entities of `table` whose `fk` is parent_id, oldest first."""
         child_ids = self.indexes[(table, fk)].get(parent_id, ())
@@ -138,4 +140,4 @@ class Store:
         return found
 
     def counts(self):
-        return {table: len(rows) for table, rows in self.tables.items() if table not in MINOR_TABLES.values()}
+        return {table: len(rows) for table, rows in self.tables.items()}

@@ -22,11 +22,15 @@ def at_least(version, minimum):
     return version_key(version) >= version_key(minimum)
 
 
+# Two-character operators first, so ">=1.10" is not read as ">" "=1.10".
+CONDITION_OPERATORS = (">=", "<=", "==", "!=", "<", ">")
+
+
 def versions_matching(condition):
-    """The set of supported versions a condition such as ">=1.10", "<4.6" or "==1.10" selects."""
+    """The set of supported versions a condition such as ">=1.10", "<4.6", "==1.10" or "!=1.10" selects."""
     if not condition:
         return frozenset(VERSIONS)
-    for operator in (">=", "<=", "==", "<", ">"):
+    for operator in CONDITION_OPERATORS:
         if condition.startswith(operator):
             bound = version_key(condition[len(operator):])
             break
@@ -34,6 +38,7 @@ def versions_matching(condition):
         raise ValueError("bad version condition %r" % condition)
     tests = {
         ">=": lambda key: key >= bound, "<=": lambda key: key <= bound, "==": lambda key: key[:len(bound)] == bound,
+        "!=": lambda key: key[:len(bound)] != bound,
         "<": lambda key: key < bound, ">": lambda key: key > bound,
     }
     return frozenset(v for v in VERSIONS if tests[operator](version_key(v)))

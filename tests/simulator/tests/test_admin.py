@@ -5,7 +5,7 @@ def test_state_dump(api):
     dump = api.admin("GET", "state")
     assert dump["api_version"] == "4.6.0" and dump["counts"]["vms"] == len(dump["vms"]) == len(api.vms())
     for table in ("clusters", "hosts", "vlans", "vm_disks", "vm_volumes", "vm_nics", "vm_snapshots", "iscsi_luns",
-                  "iscsi_lun_snapshots", "tasks", "users"):
+                  "iscsi_lun_snapshots", "tasks", "users", "deploys", "elf_images", "vm_folders", "vdses", "iscsi_targets"):
         assert table in dump
     only_vms = api.admin("GET", "state?resource=vms")
     assert set(only_vms) == {"api_version", "counts", "vms"} and only_vms["vms"] == api.vms()

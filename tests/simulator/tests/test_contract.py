@@ -8,7 +8,8 @@ import sys
 QUERY_ENDPOINTS = {
     "get-clusters": "Cluster", "get-hosts": "Host", "get-vlans": "Vlan", "get-vms": "Vm", "get-vm-disks": "VmDisk",
     "get-vm-volumes": "VmVolume", "get-vm-nics": "VmNic", "get-vm-snapshots": "VmSnapshot", "get-iscsi-luns": "IscsiLun",
-    "get-iscsi-lun-snapshots": "IscsiLunSnapshot", "get-tasks": "Task", "get-users": "User",
+    "get-iscsi-lun-snapshots": "IscsiLunSnapshot", "get-tasks": "Task", "get-users": "User", "get-deploys": "Deploy",
+    "get-elf-images": "ElfImage", "get-vm-folders": "VmFolder", "get-vdses": "Vds", "get-iscsi-targets": "IscsiTarget",
 }
 
 
@@ -36,14 +37,16 @@ def test_mutation_tour_conforms(api, contract_checker, version):
     assert contract_checker.validator(version)
     api.reset(api_version=version)
     cluster = api.call("get-clusters", {"where": {"name": "cluster-a"}})[0]
-    vlan = api.call("get-vlans", {"where": {"name": "vm-network"}})[0]
-    creation = {"name": "tour-vm", "cluster_id": cluster["id"], "cpu_sockets": 1, "cpu_cores": 2, "vcpu": 2,
+    vlan = api.call("get-vlans", {"where": {"name": "vm-network", "vds": {"cluster": {"id": cluster["id"]}}}})[0]
+    folder = api.call("get-vm-folders", {"where": {"cluster": {"id": cluster["id"]}}})[0]
+    image = api.call("get-elf-images", {"where": {"cluster": {"id": cluster["id"]}}, "first": 1})[0]
+    creation = {"name": "tour-vm", "cluster_id": cluster["id"], "folder_id": folder["id"], "cpu_sockets": 1, "cpu_cores": 2, "vcpu": 2,
                 "memory": 2 * 1024 ** 3, "ha": False, "firmware": "BIOS", "status": "STOPPED",
                 "vm_nics": [{"connect_vlan_id": vlan["id"]}],
                 "vm_disks": {"mount_new_create_disks": [{"vm_volume": {"name": "tour-disk", "size": 10 * 1024 ** 3,
                                                                        "elf_storage_policy": "REPLICA_2_THIN_PROVISION"},
                                                          "bus": "VIRTIO", "boot": 0, "index": 0}],
-                             "mount_cd_roms": [{"boot": 1, "index": 1}]}}
+                             "mount_cd_roms": [{"boot": 1, "index": 1, "elf_image_id": image["id"]}]}}
     answers, tasks = api.run("create-vm", [creation])
     assert tasks[0]["status"] == "SUCCESSED"
     vm_id = answers[0]["data"]["id"]
@@ -54,6 +57,8 @@ def test_mutation_tour_conforms(api, contract_checker, version):
     snapshot = api.run("create-vm-snapshot", {"data": [{"vm_id": vm_id, "name": "tour-snap"}]})[0][0]["data"]
     api.settle()
     api.run("start-vm", {"where": where})
+    api.settle()
+    api.run("force-restart-vm", {"where": where})
     api.settle()
     api.run("poweroff-vm", {"where": where})
     api.settle()

@@ -4,7 +4,7 @@ import pytest
 
 GIB = 1024 ** 3
 WRONG_STATE = [("start-vm", "web-01"), ("shutdown-vm", "db-02"), ("poweroff-vm", "db-02"), ("suspend-vm", "db-02"),
-               ("resume-vm", "web-01"), ("restart-vm", "cache-01")]
+               ("resume-vm", "web-01"), ("restart-vm", "cache-01"), ("force-restart-vm", "cache-01"), ("force-restart-vm", "app-02")]
 
 
 def _task_count(api):
@@ -55,8 +55,18 @@ def test_power_cycle_and_vm_tools(api):
     assert started["host"]["id"] == target["id"] and started["vm_tools_status"] == "RUNNING" and started["node_ip"] == target["management_ip"]
 
 
+def test_force_restart_keeps_a_running_vm_running(api):
+    vm = api.vm("web-01")
+    answers, tasks = api.run("force-restart-vm", {"where": {"id": vm["id"]}})
+    assert answers[0]["data"]["entityAsyncStatus"] == "UPDATING" and answers[0]["task_id"] == tasks[0]["id"]
+    assert (tasks[0]["status"], tasks[0]["description"], tasks[0]["resource_mutation"]) == ("SUCCESSED", "Force restart VM", "forceRestartVm")
+    api.settle()
+    after = api.vm("web-01")
+    assert after["status"] == "RUNNING" and after["vm_tools_status"] == "RUNNING" and after["host"] == vm["host"]
+
+
 def test_where_matching_nothing_starts_no_task(api):
-    for endpoint in ("start-vm", "delete-vm", "poweroff-vm", "move-vm-to-recycle"):
+    for endpoint in ("start-vm", "delete-vm", "poweroff-vm", "force-restart-vm", "move-vm-to-recycle"):
         assert api.call(endpoint, {"where": {"name": "nothing-here"}}) == []
     assert api.call("update-vm-basic-info", {"where": {"name": "nothing-here"}, "data": {"vcpu": 2}}) == []
     assert api.call("delete-vm-snapshot", {"where": {"name": "nothing-here"}}) == []

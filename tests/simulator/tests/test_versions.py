@@ -60,6 +60,24 @@ def test_unknown_paths_and_methods_are_404(api, version):
     assert api.session.get(api.url + "/__sim/nothing").status_code == 404
 
 
+def test_every_method_but_post_is_404_on_api_paths(api, version):
+    """HEAD included (the standard library would answer 501), with the headers of a 404 and no body."""
+    api.reset(api_version=version)
+    for method in ("HEAD", "GET", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "PURGE"):
+        response = api.session.request(method, api.url + "/v2/api/get-vms", json={}, headers={"Authorization": api.token})
+        assert response.status_code == 404, method
+        if method == "HEAD":
+            assert response.content == b"" and int(response.headers["Content-Length"]) > 0
+        else:
+            body = response.json()
+            assert isinstance(body, str) if version == "1.8.0" else body["message"] == "Cannot %s /v2/api/get-vms" % method
+    assert api.call("get-vms-connection", {})["aggregate"]["count"] == 14, "the connection survives a HEAD reply"
+    assert [entry["method"] for entry in api.admin("GET", "requests")][:2] == ["HEAD", "GET"]
+    assert api.session.head(api.url + "/__sim/info").status_code == 404
+    assert api.session.get(api.url + "/__sim/info").status_code == 200
+    assert api.admin("DELETE", "requests") == {"cleared": True}
+
+
 def test_reset_switches_versions_and_validates(api):
     info = api.reset(api_version="1.10")
     assert info["api_version"] == "1.10.0"
