@@ -1,0 +1,361 @@
+#!/usr/bin/env bash
+# Stage functions and traps are invoked indirectly ("stage_$name", trap strings):
+# shellcheck disable=SC2329
+#
+# Run every test of the smartx.cloudtower collection (the README's test command; CI runs it
+# through .ci/run).
+#
+#   scripts/test.sh                      all stages
+#   scripts/test.sh sanity units         only the named stages (in the canonical order)
+#   scripts/test.sh --keep integration   keep the temporary tree for inspection
+#   scripts/test.sh --list               list the stages
+#
+# What it does: picks the newest Python >= 3.12 that takes ansible-core 2.21 (else 3.11 with
+# ansible-core 2.19), creates or reuses a cached venv with tests/requirements.txt, copies the
+# working tree (uncommitted files included) to a temporary ansible_collections/smartx/cloudtower
+# tree and runs the stages there, stopping at the first failure. A summary table with each
+# stage's duration is printed at the end.
+#
+# Environment:
+#   SMARTX_CLOUDTOWER_CACHE   cache root for venvs (default ${XDG_CACHE_HOME:-~/.cache}/smartx.cloudtower)
+#   SMARTX_CLOUDTOWER_PYTHON  force the base Python interpreter
+#   CLOUDTOWER_OPENAPI_DIR    OpenAPI specs (default <checkout>/../shared/cloudtower-openapi);
+#                             spec-based checks are skipped when it does not exist
+#   CT_SANITY_ARGS, CT_UNITS_ARGS, CT_INTEGRATION_ARGS
+#                             extra arguments for the ansible-test commands (e.g. CT_SANITY_ARGS="--test pylint")
+set -euo pipefail
+
+# shellcheck source=lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+
+ALL_STAGES=(changelog sanity simulator units integration lint docs build ee)
+declare -A STAGE_HELP=(
+    [changelog]="antsibull-changelog lint (fragments and changelog.yaml)"
+    [sanity]="ansible-test sanity --venv (ignore files must stay empty)"
+    [simulator]="pytest tests/simulator/tests (the CloudTower simulator's own tests)"
+    [units]="ansible-test units --venv (tests/unit)"
+    [integration]="ansible-test integration --local against the simulator, then the API contract check"
+    [lint]="ansible-lint --profile production (offline)"
+    [docs]="antsibull-docs lint-collection-docs --plugin-docs"
+    [build]="ansible-galaxy collection build + install, ansible-doc of every plugin and role from the install"
+    [ee]="tests/ee/check_ee.sh: the execution-environment definition (ansible-builder create, no container engine)"
+)
+
+usage() {
+    sed -n '/^# Run every test/,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//'
+    list_stages
+}
+
+list_stages() {
+    local s
+    printf '\nStages:\n'
+    for s in "${ALL_STAGES[@]}"; do printf '  %-12s %s\n' "$s" "${STAGE_HELP[$s]}"; done
+}
+
+KEEP=
+declare -A WANT=()
+while (($#)); do
+    case $1 in
+    --keep) KEEP=1 ;;
+    --list) list_stages; exit 0 ;;
+    -h | --help) usage; exit 0 ;;
+    -*) ct_die "unknown option: $1 (see --help)" ;;
+    *)
+        [[ -n ${STAGE_HELP[$1]:-} ]] || ct_die "unknown stage: $1 (stages: ${ALL_STAGES[*]})"
+        WANT[$1]=1
+        ;;
+    esac
+    shift
+done
+STAGES=()
+for s in "${ALL_STAGES[@]}"; do
+    if ((${#WANT[@]} == 0)) || [[ -n ${WANT[$s]:-} ]]; then STAGES+=("$s"); fi
+done
+
+# Make the run independent of the caller's Ansible configuration.
+unset ANSIBLE_COLLECTIONS_PATH ANSIBLE_COLLECTIONS_PATHS ANSIBLE_CONFIG
+export ANSIBLE_FORCE_COLOR=${ANSIBLE_FORCE_COLOR:-0}
+export PYTHONDONTWRITEBYTECODE=1
+
+TOTAL_START=$(ct_now)
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/smartx.cloudtower-test.XXXXXX")
+mkdir -p "$WORK/notes"
+SUMMARY=()   # "name|status|seconds|note"
+CURRENT_STAGE=
+declare -A done_stage=()
+
+summary() {
+    local row name status secs note
+    printf '\n%s\n' "================ smartx.cloudtower test summary ================"
+    printf '%-13s %-11s %8s  %s\n' STAGE RESULT SECONDS NOTE
+    for row in "${SUMMARY[@]}"; do
+        IFS='|' read -r name status secs note <<<"$row"
+        printf '%-13s %-11s %8s  %s\n' "$name" "$status" "$secs" "$note"
+    done
+    printf '%-13s %-11s %8s\n' total "$( ((${1:-1} == 0)) && echo passed || echo FAILED)" "$(ct_elapsed "$TOTAL_START")"
+    [[ -n ${CT_PY:-} ]] && printf 'Python %s, ansible-core %s, venv %s\n' "$CT_PYVER" "${CT_ANSIBLE_CORE:-?}" "$CT_VENV"
+    if [[ -n $KEEP ]]; then
+        printf 'Kept the test tree: %s\n' "$WORK"
+    fi
+}
+
+cleanup() {
+    local rc=$?
+    # A simulator left behind by an interrupted integration stage.
+    if [[ -f $WORK/sim.pid ]]; then
+        CT_SIM_PID=$(<"$WORK/sim.pid")
+        ct_sim_stop
+    fi
+    summary "$rc"
+    [[ -n $KEEP ]] || rm -rf "$WORK"
+    exit "$rc"
+}
+# on_signal CODE: stop the running stage (and the simulator), then exit.
+on_signal() {
+    trap '' INT TERM
+    ct_interrupt
+    if [[ -n ${CURRENT_STAGE:-} && -z ${done_stage[$CURRENT_STAGE]:-} ]]; then
+        record "$CURRENT_STAGE" INTERRUPTED "$(ct_elapsed "${t0:-$TOTAL_START}")" "signal"
+    fi
+    exit "$1"
+}
+trap cleanup EXIT
+trap 'on_signal 130' INT
+trap 'on_signal 143' TERM
+
+record() { SUMMARY+=("$1|$2|$3|${4:-}"); }
+header() { printf '\n==> %s: %s\n' "$1" "$2" >&2; }
+
+# note TEXT: a short remark for the current stage's summary row.
+note() { printf '%s' "$*" >"$WORK/notes/$CURRENT_STAGE"; ct_info "$*"; }
+SKIP=97
+skip() { note "SKIPPED: $*"; exit "$SKIP"; }
+
+# ------------------------------------------------------------------------------------------------
+# Stages. Each runs in a subshell (errexit on) from the collection root of the copied tree and
+# exits 0 (passed), $SKIP (skipped) or anything else (failed).
+# ------------------------------------------------------------------------------------------------
+
+stage_changelog() {
+    [[ -f changelogs/config.yaml ]] || skip "no changelogs/config.yaml"
+    antsibull-changelog lint
+    if [[ -f changelogs/changelog.yaml ]]; then
+        antsibull-changelog lint-changelog-yaml changelogs/changelog.yaml
+    fi
+    note "$(find changelogs/fragments -maxdepth 1 \( -name '*.yml' -o -name '*.yaml' \) | wc -l) fragment(s)"
+}
+
+stage_sanity() {
+    local f bad=0
+    for f in tests/sanity/ignore-*.txt; do
+        [[ -e $f ]] || continue
+        if [[ -s $f ]]; then
+            ct_warn "$f is not empty: fix the causes instead of ignoring them:"
+            sed -e 's/^/    /' "$f" >&2
+            bad=1
+        fi
+    done
+    ((bad == 0)) || exit 1
+    # shellcheck disable=SC2086
+    ansible-test sanity --venv --python "$CT_PYVER" --color no ${CT_SANITY_ARGS:-}
+}
+
+stage_simulator() {
+    ct_sim_available . || skip "tests/simulator/cloudtower_sim.py does not exist yet"
+    [[ -d tests/simulator/tests ]] || skip "tests/simulator/tests does not exist yet"
+    if ct_have_specs; then
+        export CLOUDTOWER_OPENAPI_DIR=$SPECS
+    else
+        ct_warn "OpenAPI specs not found at $SPECS: spec-based simulator tests are expected to skip"
+        unset CLOUDTOWER_OPENAPI_DIR
+    fi
+    local rc=0
+    python -m pytest tests/simulator/tests -q -p no:cacheprovider || rc=$?
+    ((rc != 5)) || skip "no simulator tests collected"
+    return "$rc"
+}
+
+stage_units() {
+    if ! find tests/unit -name 'test_*.py' -print -quit 2>/dev/null | grep -q .; then
+        skip "no unit tests under tests/unit"
+    fi
+    # shellcheck disable=SC2086
+    ansible-test units --venv --python "$CT_PYVER" --color no ${CT_UNITS_ARGS:-}
+}
+
+stage_integration() {
+    ct_sim_available . || skip "tests/simulator/cloudtower_sim.py does not exist yet"
+    if ! find tests/integration/targets -mindepth 1 -maxdepth 1 -type d -print -quit 2>/dev/null | grep -q .; then
+        skip "no integration targets under tests/integration/targets"
+    fi
+    local user=ct-admin pass record=$WORK/record.jsonl
+    pass=$(ct_new_password)
+    trap 'ct_sim_stop; rm -f "$WORK/sim.pid"' EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+    ct_sim_start . "$WORK/simulator.log" "$user" "$pass" \
+        --state demo --task-seconds 0.2 --record "$record" || exit 1
+    printf '%s' "$CT_SIM_PID" >"$WORK/sim.pid"
+    ct_info "Simulator at $CT_SIM_URL (pid $CT_SIM_PID, recording to $record)"
+    # ansible-test does not pass the environment to the targets: use integration_config.yml.
+    (
+        umask 077
+        cat >tests/integration/integration_config.yml <<EOF
+---
+cloudtower_sim_url: '$CT_SIM_URL'
+cloudtower_sim_admin_url: '$CT_SIM_URL'
+cloudtower_sim_username: '$user'
+cloudtower_sim_password: '$pass'
+EOF
+    )
+    local rc=0
+    # --local: the targets run with this venv's Python, which has requests and jmespath.
+    # shellcheck disable=SC2086
+    ansible-test integration --local --python "$CT_PYVER" --color no ${CT_INTEGRATION_ARGS:-} || rc=$?
+    ct_sim_stop
+    rm -f "$WORK/sim.pid" tests/integration/integration_config.yml
+    python "$CT_LIB_DIR/integration_times.py" . >&2 || true
+    if ((rc != 0)); then
+        ct_warn "integration failed; last simulator log lines:"
+        tail -n 20 "$WORK/simulator.log" | sed -e 's/^/  sim| /' >&2
+        exit "$rc"
+    fi
+    local calls
+    calls=$(wc -l <"$record" 2>/dev/null || echo 0)
+    if [[ ! -f tests/simulator/contract.py ]]; then
+        note "contract check SKIPPED: tests/simulator/contract.py does not exist yet ($calls recorded calls)"
+    elif ! ct_have_specs; then
+        note "contract check SKIPPED: no OpenAPI specs at $SPECS ($calls recorded calls)"
+    else
+        header integration "API contract check of $calls recorded calls against $SPECS"
+        python tests/simulator/contract.py --specs "$SPECS" "$record"
+        note "$calls recorded API calls conform to the OpenAPI specs"
+    fi
+}
+
+stage_lint() {
+    [[ -f .ansible-lint ]] || ct_warn "no .ansible-lint config in the collection root"
+    # offline: ansible-lint must find smartx.cloudtower through ANSIBLE_COLLECTIONS_PATH.
+    ANSIBLE_COLLECTIONS_PATH=$TREE ansible-lint --profile production --offline
+}
+
+stage_ee() {
+    [[ -f tests/ee/check_ee.sh ]] || skip "tests/ee/check_ee.sh does not exist"
+    bash tests/ee/check_ee.sh "$CT_PY"
+}
+
+stage_docs() {
+    antsibull-docs lint-collection-docs --plugin-docs .
+}
+
+stage_build() {
+    local dist=$WORK/dist installed=$WORK/installed tarball bad
+    mkdir -p "$dist" "$installed"
+    ansible-galaxy collection build --output-path "$dist" .
+    tarball=$(find "$dist" -name "$CT_NAMESPACE-$CT_NAME-*.tar.gz" -print -quit)
+    [[ -n $tarball ]] || { ct_warn "no tarball in $dist"; exit 1; }
+    # Nothing generated or secret may end up in the artifact (galaxy.yml build_ignore).
+    bad=$(tar -tzf "$tarball" | grep -E '(^|/)(tests/output|\.ansible|__pycache__|\.pytest_cache|\.git|\.venv)(/|$)|integration_config\.yml$|tests/integration/inventory$|\.py[co]$' || true)
+    if [[ -n $bad ]]; then
+        ct_warn "the built collection contains files that belong in galaxy.yml build_ignore:"
+        while IFS= read -r line; do printf '    %s\n' "$line"; done <<<"$bad" >&2
+        exit 1
+    fi
+    ANSIBLE_COLLECTIONS_PATH=$installed ansible-galaxy collection install --offline -p "$installed" "$tarball"
+    # Every documented plugin and every role with argument specs must render with ansible-doc from
+    # the installed copy (one ansible-doc call per type).
+    local type dir f name out failed=0
+    local -a names rendered=()
+    for type in module inventory lookup callback connection become cache vars role; do
+        names=()
+        case $type in
+        module) dir=plugins/modules ;;
+        role) dir=roles ;;
+        *) dir=plugins/$type ;;
+        esac
+        if [[ $type == role ]]; then
+            for f in roles/*/meta/argument_specs.y*ml; do
+                [[ -e $f ]] && names+=("$CT_NAMESPACE.$CT_NAME.$(basename "$(dirname "$(dirname "$f")")")")
+            done
+        else
+            for f in "$dir"/*.py; do
+                [[ -e $f ]] || continue
+                name=$(basename "$f" .py)
+                [[ $name == __init__ ]] || names+=("$CT_NAMESPACE.$CT_NAME.$name")
+            done
+        fi
+        ((${#names[@]})) || continue
+        # (ansible-core's own internal _protomatter collection warns about its missing MANIFEST.json.)
+        if ! out=$(ANSIBLE_COLLECTIONS_PATH=$installed ANSIBLE_COLLECTIONS_SCAN_SYS_PATH=false ANSIBLE_NOCOLOR=1 \
+            ansible-doc -t "$type" "${names[@]}" 2>&1) ||
+            grep 'WARNING\|ERROR' <<<"$out" | grep -qv '_protomatter'; then
+            ct_warn "ansible-doc -t $type ${names[*]} failed with the installed collection:"
+            printf '%s\n' "$out" | head -n 30 >&2
+            failed=1
+            continue
+        fi
+        for name in "${names[@]}"; do
+            if ! grep -q "^> .*$name\b" <<<"$out"; then
+                ct_warn "ansible-doc -t $type did not render $name from the installed collection"
+                failed=1
+            fi
+        done
+        rendered+=("${#names[@]} $type(s)")
+    done
+    ((failed == 0)) || exit 1
+    local IFS=,
+    note "$(basename "$tarball"); ansible-doc rendered ${rendered[*]:-nothing} from the installed copy"
+}
+
+# ------------------------------------------------------------------------------------------------
+
+# run_stage NAME: run stage_NAME from the collection root with errexit on (ct_run puts it in a
+# background subshell).
+run_stage() {
+    set -e
+    cd "$COLL"
+    "stage_$1"
+}
+
+header setup "Python venv and test tree"
+t0=$(ct_now)
+ct_setup_venv
+ct_seed_get_pip
+record venv ok "$(ct_elapsed "$t0")" "Python $CT_PYVER, ansible-core $CT_ANSIBLE_CORE"
+t0=$(ct_now)
+SPECS=$(ct_openapi_dir)
+TREE=$WORK/tree
+COLL=$(ct_copy_tree "$TREE")
+ct_info "Test tree: $COLL"
+record copy ok "$(ct_elapsed "$t0")" ""
+export CT_PYVER SPECS TREE WORK
+
+for CURRENT_STAGE in "${STAGES[@]}"; do
+    header "$CURRENT_STAGE" "${STAGE_HELP[$CURRENT_STAGE]}"
+    t0=$(ct_now)
+    # Not "|| rc=$?": that would switch errexit off inside the stage too.
+    set +e
+    ct_run run_stage "$CURRENT_STAGE"
+    rc=$?
+    set -e
+    secs=$(ct_elapsed "$t0")
+    stage_note=$(cat "$WORK/notes/$CURRENT_STAGE" 2>/dev/null || true)
+    if ((rc == 0)); then
+        record "$CURRENT_STAGE" passed "$secs" "$stage_note"
+        printf -- '--- %s passed in %s s\n' "$CURRENT_STAGE" "$secs" >&2
+    elif ((rc == SKIP)); then
+        record "$CURRENT_STAGE" skipped "$secs" "${stage_note#SKIPPED: }"
+        printf -- '--- %s skipped (%s)\n' "$CURRENT_STAGE" "${stage_note#SKIPPED: }" >&2
+    else
+        record "$CURRENT_STAGE" FAILED "$secs" "exit code $rc${stage_note:+; $stage_note}"
+        printf -- '--- %s FAILED (exit code %s) after %s s\n' "$CURRENT_STAGE" "$rc" "$secs" >&2
+        ((rc == 130 || rc == 143)) && exit "$rc"
+        for s in "${STAGES[@]}"; do
+            [[ -n ${done_stage[$s]:-} || $s == "$CURRENT_STAGE" ]] && continue
+            record "$s" "not run" "" "after the failure of $CURRENT_STAGE"
+        done
+        exit 1
+    fi
+    done_stage[$CURRENT_STAGE]=1
+done
+exit 0
