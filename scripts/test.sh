@@ -28,7 +28,7 @@ set -euo pipefail
 # shellcheck source=lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
-ALL_STAGES=(changelog sanity simulator units integration lint docs build ee)
+ALL_STAGES=(changelog sanity simulator units integration lint docs build release ee)
 declare -A STAGE_HELP=(
     [changelog]="antsibull-changelog lint (fragments and changelog.yaml)"
     [sanity]="ansible-test sanity --venv (ignore files must stay empty)"
@@ -38,6 +38,7 @@ declare -A STAGE_HELP=(
     [lint]="ansible-lint --profile production (offline)"
     [docs]="antsibull-docs lint-collection-docs --plugin-docs"
     [build]="ansible-galaxy collection build + install, ansible-doc of every plugin and role from the install"
+    [release]="the built tarball in a fresh venv (ansible-core + requirements.txt only) runs the backup playbook against the simulator"
     [ee]="tests/ee/check_ee.sh: the execution-environment definition (ansible-builder create, no container engine)"
 )
 
@@ -305,6 +306,34 @@ stage_build() {
     ((failed == 0)) || exit 1
     local IFS=,
     note "$(basename "$tarball"); ansible-doc rendered ${rendered[*]:-nothing} from the installed copy"
+}
+
+stage_release() {
+    ct_sim_available . || skip "tests/simulator/cloudtower_sim.py does not exist"
+    local dist=$WORK/release-dist installed=$WORK/release-collections venv=$WORK/release-venv tarball
+    local user=ct-admin pass manifests=$WORK/release-manifests
+    ansible-galaxy collection build --output-path "$dist" . >/dev/null
+    tarball=$(find "$dist" -name "$CT_NAMESPACE-$CT_NAME-*.tar.gz" -print -quit)
+    # A user's machine: ansible-core and the collection's own requirements.txt, nothing from the tests.
+    "$CT_PY" -m venv "$venv"
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check "ansible-core==$CT_ANSIBLE_CORE" -r requirements.txt
+    "$venv/bin/ansible-galaxy" collection install --offline -p "$installed" "$tarball" >/dev/null
+    pass=$(ct_new_password)
+    trap 'ct_sim_stop' EXIT
+    ct_sim_start . "$WORK/release-simulator.log" "$user" "$pass" --state demo --task-seconds 0.2 || exit 1
+    # Run from outside the checkout, so only the installed copy can provide smartx.cloudtower.
+    (
+        cd "$WORK"
+        CLOUDTOWER_HOST=$CT_SIM_URL CLOUDTOWER_USERNAME=$user CLOUDTOWER_PASSWORD=$pass \
+            ANSIBLE_COLLECTIONS_PATH=$installed ANSIBLE_COLLECTIONS_SCAN_SYS_PATH=false \
+            "$venv/bin/ansible-playbook" -i localhost, -e ansible_python_interpreter="$venv/bin/python" \
+            smartx.cloudtower.backup -e "{\"vm_backup_vms\": [\"web-01\", \"db-01\"], \"vm_backup_dir\": \"$manifests\"}"
+    )
+    ct_sim_stop
+    local count
+    count=$(find "$manifests" -name '*.json' | wc -l)
+    ((count == 2)) || { ct_warn "expected 2 manifests from the installed collection, found $count"; exit 1; }
+    note "$(basename "$tarball") installed in a fresh venv wrote $count manifests"
 }
 
 # ------------------------------------------------------------------------------------------------

@@ -25,15 +25,22 @@ expect() { # expect FILE REGEX WHAT
     grep -Eq -- "$2" "$1" || { sed -e 's/^/    /' "$1" >&2; fail "$3: no line matching '$2' in $1"; }
 }
 
-step "ansible-builder in a temporary venv"
-"$PY" -m venv "$WORK/venv"
-"$WORK/venv/bin/python" -m pip install -q --disable-pip-version-check 'ansible-builder>=3.1,<4'
-BUILDER=$WORK/venv/bin/ansible-builder
+# The test venv has ansible-builder (tests/requirements.txt); elsewhere it goes into a temporary venv.
+if "$PY" -c 'import ansible_builder' 2>/dev/null; then
+    step "ansible-builder from $PY"
+    BPY=$PY
+else
+    step "ansible-builder in a temporary venv"
+    "$PY" -m venv "$WORK/venv"
+    "$WORK/venv/bin/python" -m pip install -q --disable-pip-version-check 'ansible-builder>=3.1,<4'
+    BPY=$WORK/venv/bin/python
+fi
+BUILDER=$(dirname "$BPY")/ansible-builder
 "$BUILDER" --version
 GALAXY=$(command -v ansible-galaxy || true)
 if [[ -z $GALAXY ]]; then
-    "$WORK/venv/bin/python" -m pip install -q --disable-pip-version-check 'ansible-core>=2.19'
-    GALAXY=$WORK/venv/bin/ansible-galaxy
+    "$BPY" -m pip install -q --disable-pip-version-check 'ansible-core>=2.19'
+    GALAXY=$(dirname "$BPY")/ansible-galaxy
 fi
 
 step "1. ansible-builder create -f meta/execution-environment.yml"
@@ -52,7 +59,7 @@ TARBALL=$(find "$WORK/dist" -name 'smartx-cloudtower-*.tar.gz' -print -quit)
 [[ -n $TARBALL ]] || fail "ansible-galaxy collection build made no tarball"
 "$GALAXY" collection install --offline -p "$WORK/collections" "$TARBALL" >/dev/null
 # The same command the builder stage of the Containerfile runs, over the same inputs.
-"$WORK/venv/bin/python" "$WORK/context/_build/scripts/introspect.py" introspect \
+"$BPY" "$WORK/context/_build/scripts/introspect.py" introspect \
     --user-pip "$WORK/context/_build/requirements.txt" --user-bindep "$WORK/context/_build/bindep.txt" \
     --write-pip "$WORK/pip.txt" --write-bindep "$WORK/bindep.txt" "$WORK/collections" >"$WORK/introspect.out"
 cat "$WORK/introspect.out"
