@@ -211,9 +211,11 @@ seealso:
 """
 
 EXAMPLES = r"""
+---
 # cloudtower.yml: every VM, grouped by cluster and status; credentials from CLOUDTOWER_* variables.
 plugin: smartx.cloudtower.cloudtower
 
+---
 # prod.cloudtower.yml: running VMs of two clusters, reached on the management network.
 plugin: smartx.cloudtower.cloudtower
 cloudtower_host: https://cloudtower.example.com
@@ -234,6 +236,7 @@ groups:
 compose:
   ansible_user: "'Administrator' if cloudtower_guest_os_type == 'WINDOWS' else 'root'"
 
+---
 # fqdn.cloudtower.yml: host names "<vm>.<cluster>", a small variable set, cached for ten minutes.
 plugin: smartx.cloudtower.cloudtower
 hostname_template: "{name}.{cluster}"
