@@ -36,6 +36,12 @@ class RequestLog:
         with self.lock:
             return list(self.entries)
 
+    def take(self):
+        """The entries so far, and an empty log after them, in one step (no request falls between)."""
+        with self.lock:
+            entries, self.entries = self.entries, []
+            return entries
+
     def add(self, exchange):
         """exchange: dict with method, path, endpoint, mutating, body, status, response, started, duration,
         request_id, api_version, detail. Body and response are redacted here."""

@@ -173,8 +173,8 @@ class Simulator:
     def settings(self):
         return self.state_now().settings
 
-    def requests(self):
-        return self.log.snapshot()
+    def requests(self, clear=False):
+        return self.log.take() if clear else self.log.snapshot()
 
     def clear_requests(self):
         self.log.clear()

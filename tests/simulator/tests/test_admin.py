@@ -28,6 +28,17 @@ def test_request_log(api):
     assert api.admin("GET", "requests") == []
 
 
+def test_request_log_read_and_cleared_in_one_get(api):
+    api.admin("DELETE", "requests")
+    api.call("get-vms", {"where": {"name": "db-01"}})
+    taken = api.admin("GET", "requests?clear=1")
+    assert [entry["endpoint"] for entry in taken] == ["get-vms"]
+    assert api.admin("GET", "requests") == []
+    api.call("get-hosts", {})
+    assert [entry["endpoint"] for entry in api.admin("GET", "requests?clear=0")] == ["get-hosts"]
+    assert [entry["endpoint"] for entry in api.admin("GET", "requests")] == ["get-hosts"]
+
+
 def test_settings_api(api):
     settings = api.admin("POST", "settings", {"vm_state_error": "task", "task_seconds": 0.01})
     assert settings["vm_state_error"] == "task" and settings["task_seconds"] == 0.01
