@@ -184,20 +184,20 @@ stage_units() {
     ansible-test units --venv --python "$CT_PYVER" --color no ${CT_UNITS_ARGS:-}
 }
 
-stage_integration() {
-    ct_sim_available . || skip "tests/simulator/cloudtower_sim.py does not exist yet"
-    if ! find tests/integration/targets -mindepth 1 -maxdepth 1 -type d -print -quit 2>/dev/null | grep -q .; then
-        skip "no integration targets under tests/integration/targets"
-    fi
-    local user=ct-admin pass record=$WORK/record.jsonl
+# run_integration_shard ROOT LABEL [ansible-test arguments...]: one simulator (recording its API calls)
+# and one ansible-test run in the collection tree at ROOT.
+run_integration_shard() {
+    local root=$1 label=$2
+    shift 2
+    local user=ct-admin pass
+    cd "$root"
     pass=$(ct_new_password)
-    trap 'ct_sim_stop; rm -f "$WORK/sim.pid"' EXIT
+    trap 'ct_sim_stop' EXIT
     trap 'exit 130' INT
     trap 'exit 143' TERM
-    ct_sim_start . "$WORK/simulator.log" "$user" "$pass" \
-        --state demo --task-seconds 0.2 --record "$record" || exit 1
-    printf '%s' "$CT_SIM_PID" >"$WORK/sim.pid"
-    ct_info "Simulator at $CT_SIM_URL (pid $CT_SIM_PID, recording to $record)"
+    ct_sim_start . "$WORK/simulator-$label.log" "$user" "$pass" \
+        --state demo --task-seconds 0.2 --record "$WORK/record-$label.jsonl" || exit 1
+    ct_info "[$label] simulator at $CT_SIM_URL (pid $CT_SIM_PID); targets: ${*:-all}"
     # ansible-test does not pass the environment to the targets: use integration_config.yml.
     (
         umask 077
@@ -211,25 +211,66 @@ EOF
     )
     local rc=0
     # --local: the targets run with this venv's Python, which has requests and jmespath.
-    # shellcheck disable=SC2086
-    ansible-test integration --local --python "$CT_PYVER" --color no ${CT_INTEGRATION_ARGS:-} || rc=$?
+    ansible-test integration --local --python "$CT_PYVER" --color no "$@" || rc=$?
     ct_sim_stop
-    rm -f "$WORK/sim.pid" tests/integration/integration_config.yml
+    rm -f tests/integration/integration_config.yml
     python "$CT_LIB_DIR/integration_times.py" . >&2 || true
     if ((rc != 0)); then
-        ct_warn "integration failed; last simulator log lines:"
-        tail -n 20 "$WORK/simulator.log" | sed -e 's/^/  sim| /' >&2
-        exit "$rc"
+        ct_warn "[$label] integration failed; last simulator log lines:"
+        tail -n 20 "$WORK/simulator-$label.log" | sed -e 's/^/  sim| /' >&2
     fi
-    local calls
-    calls=$(wc -l <"$record" 2>/dev/null || echo 0)
+    return "$rc"
+}
+
+stage_integration() {
+    ct_sim_available . || skip "tests/simulator/cloudtower_sim.py does not exist yet"
+    if ! find tests/integration/targets -mindepth 1 -maxdepth 1 -type d -print -quit 2>/dev/null | grep -q .; then
+        skip "no integration targets under tests/integration/targets"
+    fi
+    rm -f "$WORK"/record-*.jsonl
+    if [[ -n ${CT_INTEGRATION_ARGS:-} ]]; then
+        # shellcheck disable=SC2086
+        (run_integration_shard "$PWD" main $CT_INTEGRATION_ARGS) || exit $?
+    else
+        # The targets are independent: shards of about equal run time go side by side, each in its
+        # own copy of the tree (ansible-test writes tests/output) with its own simulator.
+        local -a shards pids
+        local i rc=0 root
+        mapfile -t shards < <(python "$CT_LIB_DIR/integration_shards.py" . "${CT_INTEGRATION_SHARDS:-2}")
+        for i in "${!shards[@]}"; do
+            root=$PWD
+            if ((i > 0)); then
+                root=$WORK/shard$i/ansible_collections/$CT_NAMESPACE/$CT_NAME
+                mkdir -p "$(dirname "$root")"
+                cp -a "$PWD" "$root"
+            fi
+            # shellcheck disable=SC2086
+            (run_integration_shard "$root" "shard$i" ${shards[$i]}) >"$WORK/integration-shard$i.log" 2>&1 &
+            pids[i]=$!
+        done
+        for i in "${!shards[@]}"; do
+            if wait "${pids[$i]}"; then
+                header integration "shard $i passed: ${shards[$i]} (end of its log)"
+                tail -n 25 "$WORK/integration-shard$i.log" >&2
+            else
+                rc=1
+                header integration "shard $i FAILED: ${shards[$i]} (its whole log)"
+                cat "$WORK/integration-shard$i.log" >&2
+            fi
+        done
+        ((rc == 0)) || exit 1
+    fi
+    local calls record
+    calls=$(cat "$WORK"/record-*.jsonl 2>/dev/null | wc -l)
     if [[ ! -f tests/simulator/contract.py ]]; then
         note "contract check SKIPPED: tests/simulator/contract.py does not exist yet ($calls recorded calls)"
     elif ! ct_have_specs; then
         note "contract check SKIPPED: no OpenAPI specs at $SPECS ($calls recorded calls)"
     else
         header integration "API contract check of $calls recorded calls against $SPECS"
-        python tests/simulator/contract.py --specs "$SPECS" "$record"
+        for record in "$WORK"/record-*.jsonl; do
+            python tests/simulator/contract.py --specs "$SPECS" "$record"
+        done
         note "$calls recorded API calls conform to the OpenAPI specs"
     fi
 }
