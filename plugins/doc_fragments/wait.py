@@ -21,7 +21,7 @@ options:
     description:
       - Seconds to wait for the tasks before failing. The failure lists each unfinished task with its status
         and progress; the tasks keep running in CloudTower.
-      - Polls start every 0.1 seconds and back off to every 5 seconds, all tasks in one query.
+      - Polls start every 0.1 seconds and back off by a quarter each time to every 5 seconds, all tasks in one query.
     type: int
     default: 600
 """

@@ -48,7 +48,7 @@ class WaitOutcome:
 class TaskWaiter:
     """Polls get-tasks until every task is final or wait_timeout runs out."""
 
-    def __init__(self, client, timeout, initial_interval=0.1, factor=1.5, max_interval=5.0,
+    def __init__(self, client, timeout, initial_interval=0.1, factor=1.25, max_interval=5.0,
                  sleep=time.sleep, clock=time.monotonic, rng=None):
         self._client = client
         self.timeout = timeout
