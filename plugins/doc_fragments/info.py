@@ -25,6 +25,14 @@ options:
     description:
       - Return at most this many records. By default every matching record is returned, reading all pages.
     type: int
+  fields:
+    description:
+      - Return only these fields of each record (C(id) is always kept), for example V([name, status, ips]).
+      - They are cut from each page as it arrives, which keeps large listings fast and small; by default every
+        field CloudTower returns is kept.
+      - A field CloudTower's records do not have is reported in a warning.
+    type: list
+    elements: str
   query:
     description:
       - A JMESPath expression applied to the list of results; its value is returned in RV(query_result).

@@ -157,7 +157,7 @@ def wait_for(module, info, ids):
 
 def run(module):
     params = module.params
-    info = InfoQuery(params)
+    info = InfoQuery(params, warn=module.warn)
     ids = values_of(params, "id", "ids")
     if params["wait"] and params["wait_timeout"] <= 0:
         raise InputError("wait_timeout", params["wait_timeout"], "must be a positive number of seconds")

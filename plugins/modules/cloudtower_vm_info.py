@@ -146,7 +146,7 @@ def placement_clauses(client, params):
 
 def list_vms(module):
     params = module.params
-    info = InfoQuery(params)
+    info = InfoQuery(params, warn=module.warn)
     vms = info.fetch(module.client, "get-vms", where_from_options(params, FILTERS), placement_clauses(module.client, params))
     module.exit_json(**info.result("vms", vms))
 

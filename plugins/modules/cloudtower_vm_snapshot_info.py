@@ -133,7 +133,7 @@ def vm_clause(client, params, cluster_scope, cluster_text):
 
 def run(module):
     params = module.params
-    info = InfoQuery(params)
+    info = InfoQuery(params, warn=module.warn)
     client = module.client
     cluster_scope, cluster_text = resolve_cluster_scope(client, "cluster", params.get("cluster"))
     ids = values_of(params, "id", "ids")
