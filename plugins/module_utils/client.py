@@ -39,6 +39,8 @@ API_PREFIX = "/v2/api"
 RETRYABLE_READ_STATUSES = frozenset((500, 502, 503, 504))
 REAUTH_STATUSES = frozenset((401, 403))
 API_CODE_PATTERN = re.compile(r"^[A-Z][A-Z0-9_]+$")
+HTML_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+HTML_TAG = re.compile(r"<[^>]+>")
 MASK = "********"
 
 
@@ -50,6 +52,18 @@ def is_read(operation):
 def is_safe_to_repeat(operation):
     """Queries and login change nothing in CloudTower, so they may be retried freely."""
     return is_read(operation) or operation == "login"
+
+
+def readable_text(text):
+    """One line of a non-JSON body: a proxy's HTML error page becomes its title, not its markup."""
+    if not text or not text.strip():
+        return None
+    title = HTML_TITLE.search(text)
+    if title:
+        text = title.group(1)
+    elif "<" in text:
+        text = HTML_TAG.sub(" ", text)
+    return " ".join(text.split())[:300]
 
 
 class ConnectionSettings:
@@ -295,7 +309,7 @@ class CloudTowerClient:
         try:
             body = response.json()
         except ValueError:
-            body = response.text.strip() or None
+            body = readable_text(response.text)
         if isinstance(body, dict):
             message = body.get("message") or body.get("error") or str(body)
             return message, body.get("code"), body.get("props")
