@@ -13,11 +13,12 @@ import sys
 
 DEFAULT_WEIGHT = 30
 WEIGHTS = {
-    "cloudtower_vm": 420,
-    "cloudtower_vm_snapshot": 250,
-    "role_vm_backup": 185,
-    "role_vm_restore": 112,
-    "role_snapshot_retention": 91,
+    "cloudtower_vm": 300,
+    "cloudtower_vm_api_1_8": 62,
+    "cloudtower_vm_snapshot": 222,
+    "role_vm_backup": 160,
+    "role_vm_restore": 92,
+    "role_snapshot_retention": 73,
     "inventory_cloudtower": 46,
     "cloudtower_backup_manifest": 40,
     "cloudtower_vm_info": 38,
