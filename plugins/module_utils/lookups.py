@@ -10,6 +10,7 @@ the candidates, unknown values are reported together) are the same everywhere.
 
 from __future__ import annotations
 
+from ansible_collections.smartx.cloudtower.plugins.module_utils.errors import AmbiguousNameError, NotFoundError
 from ansible_collections.smartx.cloudtower.plugins.module_utils.query import find_by_name_or_id, resolve, where_and
 
 
@@ -63,7 +64,22 @@ def resolve_cluster_scope(client, option, value):
     return related_to("cluster", cluster), scope_text("cluster", cluster)
 
 
+def named_cluster(value):
+    """Where clause for records of the cluster whose id or name is value, without reading the cluster first."""
+    return {"cluster": {"OR": [{"id": value}, {"name": value}]}} if value else {}
+
+
 def resolve_vms(client, option, values, cluster_option=None, cluster=None, extra_where=None):
-    """VMs named or identified in values, optionally within one cluster."""
+    """VMs named or identified in values, optionally within one cluster.
+
+    The cluster is filtered inside the VM query, saving a request on every run; only
+    when that finds nothing usable is the cluster resolved on its own, so the error
+    says whether the cluster or the VM is wrong.
+    """
+    if cluster:
+        try:
+            return VM.resolve_many(client, option, values, where_and(named_cluster(cluster), extra_where))
+        except (NotFoundError, AmbiguousNameError):
+            pass
     scope, text = resolve_cluster_scope(client, cluster_option, cluster)
     return VM.resolve_many(client, option, values, where_and(scope, extra_where), text)

@@ -396,7 +396,7 @@ diff:
 """
 
 from ansible_collections.smartx.cloudtower.plugins.module_utils.errors import CloudTowerError, InputError
-from ansible_collections.smartx.cloudtower.plugins.module_utils.lookups import CLUSTER, VM, VM_SNAPSHOT, related_to, scope_text
+from ansible_collections.smartx.cloudtower.plugins.module_utils.lookups import CLUSTER, VM, VM_SNAPSHOT, named_cluster, related_to, scope_text
 from ansible_collections.smartx.cloudtower.plugins.module_utils.module import CloudTowerModule
 from ansible_collections.smartx.cloudtower.plugins.module_utils.query import fetch_by_ids, paginate, where_and
 from ansible_collections.smartx.cloudtower.plugins.module_utils.reconcile import Reconciler, predicted_after
@@ -473,8 +473,7 @@ class VmTask:
         self.predicted = None
 
     # ----- finding the VM ------------------------------------------------------------------------
-    def locate(self, cluster):
-        scope = related_to("cluster", cluster)
+    def locate(self, scope):
         if self.params.get("id"):
             found = paginate(self.client, "get-vms", where=where_and(scope, {"id": self.params["id"]}))
             return found[0] if found else None
@@ -661,8 +660,10 @@ class VmTask:
 
     def run(self):
         check_option_combinations(self.params)
-        cluster = CLUSTER.resolve(self.client, "cluster", self.spec.cluster) if self.spec.cluster else None
-        vm = self.locate(cluster)
+        # The cluster filters the VM query itself: a run that finds its VM reads nothing else. Only a
+        # VM to create needs the cluster resolved (which also tells an unknown cluster from a new VM).
+        vm = self.locate(named_cluster(self.spec.cluster))
+        cluster = CLUSTER.resolve(self.client, "cluster", self.spec.cluster) if self.spec.cluster and vm is None else None
         self.make_plan(vm, cluster)
         if vm and vm.get("entityAsyncStatus") and (self.plan or self.state in POWER_STATES):
             # A task still runs on the VM (wait: false earlier): decide again from the state it leaves.
