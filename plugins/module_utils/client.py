@@ -12,6 +12,7 @@ in clear: they are not logged and are masked in every message built here.
 
 from __future__ import annotations
 
+import os
 import re
 import time
 import traceback
@@ -87,6 +88,9 @@ class ConnectionSettings:
             raise InputError("request_timeout", request_timeout, "must be a positive number of seconds")
         if self.retry_timeout < 0:
             raise InputError("retry_timeout", retry_timeout, "must be zero (no retries) or a positive number of seconds")
+        if self.ca_path and validate_certs and not os.path.exists(self.ca_path):
+            # requests would only say "invalid path" from deep in urllib3, without naming the option.
+            raise InputError("ca_path", ca_path, "no such file or directory: give the PEM file (or c_rehash directory) of the CA that signed CloudTower's certificate")
         if not token and not (username and password):
             raise InputError(
                 "cloudtower_token",
@@ -106,7 +110,7 @@ class ConnectionSettings:
             validate_certs=params.get("validate_certs", True),
             ca_path=params.get("ca_path"),
             language=params.get("language"),
-            request_timeout=params.get("request_timeout") or 30.0,
+            request_timeout=params.get("request_timeout") if params.get("request_timeout") is not None else 30.0,
             retry_timeout=params.get("retry_timeout") if params.get("retry_timeout") is not None else 60.0,
         )
 

@@ -50,6 +50,13 @@ class TestSettings:
             ConnectionSettings(host="https://t.example", username="u")
         assert "cloudtower_token" in info.value.message and "CLOUDTOWER_PASSWORD" in info.value.message
 
+    @pytest.mark.parametrize("option", ["request_timeout", "retry_timeout"])
+    def test_a_zero_or_negative_timeout_from_params_is_refused_not_defaulted(self, option):
+        params = {"cloudtower_host": "https://t.example", "cloudtower_token": "tok-xyz", option: -1 if option == "retry_timeout" else 0}
+        with pytest.raises(InputError) as info:
+            ConnectionSettings.from_params(params)
+        assert info.value.option == option
+
     def test_plain_http_is_allowed_with_a_warning(self):
         client, dummy, dummy, warnings = make_client([], host="http://t.example")
         assert client.settings.is_plain_http
@@ -234,9 +241,16 @@ class TestRetries:
         assert client._session.verify is False
         assert any("validate_certs" in w for w in warnings)
 
-    def test_ca_path_is_used_for_verification(self):
-        settings = ConnectionSettings(host="https://t.example", token="tok-xyz", ca_path="/etc/ca.pem")
-        assert CloudTowerClient(settings)._session.verify == "/etc/ca.pem"
+    def test_ca_path_is_used_for_verification(self, tmp_path):
+        ca = tmp_path / "ca.pem"
+        ca.write_text("-----BEGIN CERTIFICATE-----\n")
+        settings = ConnectionSettings(host="https://t.example", token="tok-xyz", ca_path=str(ca))
+        assert CloudTowerClient(settings)._session.verify == str(ca)
+
+    def test_a_missing_ca_path_is_refused_naming_the_option(self):
+        with pytest.raises(InputError) as info:
+            ConnectionSettings(host="https://t.example", token="tok-xyz", ca_path="/nonexistent/ca.pem")
+        assert info.value.option == "ca_path" and "'/nonexistent/ca.pem'" in info.value.message
 
 
 def test_empty_credentials_from_awx_count_as_unset():
@@ -247,11 +261,13 @@ def test_empty_credentials_from_awx_count_as_unset():
     assert session.operations() == ["login", "get-vms"]
 
 
-def test_verify_is_sent_with_every_request_so_requests_ca_bundle_cannot_override_it():
-    settings = ConnectionSettings(host="https://t.example", token="tok-xyz", ca_path="/etc/ca.pem")
+def test_verify_is_sent_with_every_request_so_requests_ca_bundle_cannot_override_it(tmp_path):
+    ca = str(tmp_path / "ca.pem")
+    open(ca, "w").close()
+    settings = ConnectionSettings(host="https://t.example", token="tok-xyz", ca_path=ca)
     session = FakeSession([FakeResponse(200, [])])
     session.verify = None
     client = CloudTowerClient(settings, session=session)
-    client._session.verify = "/etc/ca.pem"
+    client._session.verify = ca
     client.call("get-vms", {})
-    assert session.calls[0]["verify"] == "/etc/ca.pem"
+    assert session.calls[0]["verify"] == ca
