@@ -10,6 +10,8 @@ request id, task ids) that a playbook can branch on.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 
 class CloudTowerError(Exception):
     """Base of every error this collection raises on purpose."""
@@ -110,6 +112,33 @@ class ApiError(CloudTowerError):
     @property
     def is_resource_locked(self):
         return self.api_code == "ResourceLocked"
+
+
+class RefusedOptionError(InputError):
+    """CloudTower refused a read because of a value the user passed through unchanged (a where, an order_by)."""
+
+    def __init__(self, option, value, api_error):
+        super().__init__(option, value, "CloudTower refused it: %s" % api_error.message)
+        for key in ("endpoint", "status", "code", "api_message", "request_id"):
+            if api_error.details.get(key) is not None:
+                self.details[key] = api_error.details[key]
+
+
+@contextmanager
+def blamed_on(option, value):
+    """Turn a 400 answer to the enclosed reads into an error naming the user's option and value.
+
+    The server validates a raw where or order_by against its GraphQL schema; its answer names the
+    field but not the module option the user has to fix.
+    """
+    try:
+        yield
+    except AuthenticationError:
+        raise
+    except ApiError as error:
+        if error.status == 400:
+            raise RefusedOptionError(option, value, error) from error
+        raise
 
 
 class AuthenticationError(ApiError):

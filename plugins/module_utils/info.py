@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from ansible_collections.smartx.cloudtower.plugins.module_utils.errors import InputError
+from ansible_collections.smartx.cloudtower.plugins.module_utils.errors import InputError, blamed_on
 from ansible_collections.smartx.cloudtower.plugins.module_utils.projection import apply_query, compile_query
 from ansible_collections.smartx.cloudtower.plugins.module_utils.query import iter_pages, validate_where, where_and
 
@@ -43,12 +43,21 @@ class InfoQuery:
         Ansible's cost grows with every value a module returns.
         """
         records = []
-        for page in iter_pages(client, operation, where=where_and(*(clauses + (self.user_where,))),
-                               order_by=self.order_by, limit=self.limit):
-            if not records:
-                self._warn_about_unknown_fields(page[0])
-            records.extend(self.trim(page))
+        with blamed_on(*self._user_parts()):
+            for page in iter_pages(client, operation, where=where_and(*(clauses + (self.user_where,))),
+                                   order_by=self.order_by, limit=self.limit):
+                if not records:
+                    self._warn_about_unknown_fields(page[0])
+                records.extend(self.trim(page))
         return records
+
+    def _user_parts(self):
+        """(option, value) a refused query is blamed on: order_by, when given and not where, else where."""
+        if self.order_by and self.params.get("where") is None:
+            return "order_by", self.order_by
+        if self.order_by:
+            return "where or order_by", {"where": self.params.get("where"), "order_by": self.order_by}
+        return "where", self.params.get("where")
 
     def trim(self, records):
         """records with only the fields asked for (and id); all of them when fields is not given."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.smartx.cloudtower.plugins.module_utils.errors import InputError, describe_task
+from ansible_collections.smartx.cloudtower.plugins.module_utils.errors import InputError, blamed_on, describe_task
 from ansible_collections.smartx.cloudtower.plugins.module_utils.lookups import resolve_cluster_scope, resolve_vms
 from ansible_collections.smartx.cloudtower.plugins.module_utils.query import paginate, validate_where, values_of, where_and
 
@@ -146,7 +146,8 @@ def select_vms(client, params):
     if params.get("where") is not None:
         user_where = validate_where("where", params["where"])
         scope, _text = resolve_cluster_scope(client, "cluster", params.get("cluster"))
-        return paginate(client, "get-vms", where=where_and(scope, user_where))
+        with blamed_on("where", params["where"]):
+            return paginate(client, "get-vms", where=where_and(scope, user_where))
     return []
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.smartx.cloudtower.plugins.module_utils.errors import InputError
+from ansible_collections.smartx.cloudtower.plugins.module_utils.errors import ApiError, InputError
 from ansible_collections.smartx.cloudtower.plugins.module_utils.info import InfoQuery
 
 
@@ -61,3 +61,21 @@ def test_bad_options_are_refused_before_any_request(options, option):
     with pytest.raises(InputError) as info:
         InfoQuery(params(**options))
     assert info.value.option == option
+
+
+class RefusingClient:
+    def call(self, operation, body):
+        raise ApiError(operation, 400, 'Field "colour" is not defined by type VmWhereInput.', request_id="req-1")
+
+
+@pytest.mark.parametrize("options, option", [
+    (dict(where={"colour": "red"}), "where"),
+    (dict(order_by="name"), "order_by"),
+    (dict(where={"colour": "red"}, order_by="name_ASC"), "where or order_by"),
+])
+def test_a_query_the_server_refuses_is_blamed_on_the_users_option(options, option):
+    with pytest.raises(InputError) as info:
+        InfoQuery(params(**options)).fetch(RefusingClient(), "get-vms")
+    assert info.value.option == option
+    assert "for option '%s'" % option in info.value.message and "colour" in info.value.message
+    assert info.value.details["request_id"] == "req-1" and info.value.details["endpoint"] == "get-vms"
