@@ -26,6 +26,9 @@ description:
   - Rolls a VM back to a snapshot with O(state=reverted).
   - When one VM of a batch fails, the others' results are still returned, and the module then fails listing each
     failed VM with its task id and CloudTower's error.
+  - Runs that ensure the same snapshot at the same moment (several hosts, or two pipelines) make it once: CloudTower
+    refuses the second name with C(VM_SNAPSHOT_DUPLICATE_NAME), and the run that lost the race reports the
+    snapshot the other made as V(exists), unchanged.
 author:
   - smartx.cloudtower contributors (@smartx-cloudtower)
 extends_documentation_fragment:
@@ -319,7 +322,7 @@ diff:
   type: dict
 """
 
-from ansible_collections.smartx.cloudtower.plugins.module_utils.errors import InputError, NotFoundError, describe_task, task_summary
+from ansible_collections.smartx.cloudtower.plugins.module_utils.errors import ApiError, InputError, NotFoundError, describe_task, task_summary
 from ansible_collections.smartx.cloudtower.plugins.module_utils.lookups import VM, resolve_cluster_scope
 from ansible_collections.smartx.cloudtower.plugins.module_utils.module import CloudTowerModule
 from ansible_collections.smartx.cloudtower.plugins.module_utils.query import fetch_by_ids
@@ -345,6 +348,7 @@ from ansible_collections.smartx.cloudtower.plugins.module_utils.snapshots import
 from ansible_collections.smartx.cloudtower.plugins.module_utils.tasks import busy, task_ids_of, wait_until_idle
 
 STOPPABLE = ("RUNNING", "SUSPENDED")
+DUPLICATE_NAME = "VM_SNAPSHOT_DUPLICATE_NAME"
 DELETION_CHANGES = ("deleted", "pending", "timed_out", "would_delete")
 
 
@@ -584,7 +588,17 @@ def send_creations(run, step, to_create, must_wait):
     if busy_vms:
         # A VM still busy with an earlier task would fail its snapshot task (before 3.3) or refuse it.
         wait_until_idle(run.client, "get-vms", busy_vms, run.module.waiter.timeout)
-    replies = match_replies_to_vms(run.send(step), to_create)
+    try:
+        replies = match_replies_to_vms(run.send(step), to_create)
+    except ApiError as error:
+        if DUPLICATE_NAME not in (error.api_code, error.api_message):
+            raise
+        # CloudTower refused the whole batch: the names were free when read, so another run took some since.
+        to_create[:] = settle_lost_races(run, to_create, error, must_wait or run.waits)
+        if not to_create:
+            return
+        step.body = creation_body(to_create)
+        replies = match_replies_to_vms(run.send(step), to_create)
     tasks = run.await_tasks(step.task_ids, must_wait=must_wait)
     waited = run.waits or must_wait
     succeeded = [r["data"]["id"] for r in replies.values() if tasks.get(r.get("task_id"), {}).get("status") == "SUCCESSED"]
@@ -601,6 +615,36 @@ def send_creations(run, step, to_create, must_wait):
         snapshot = fresh.get(reply["data"]["id"]) if waited else reply.get("data")
         creation.result = vm_result(creation.vm, creation.name, status, status != "failed", consistent_type=creation.consistent_type,
                                     task_id=reply.get("task_id"), error=task_error(task), snapshot=snapshot)
+    lost = [c for c in to_create if c.result["status"] == "failed" and (c.result["error"] or {}).get("code") == DUPLICATE_NAME]
+    if lost:
+        refused_ids = [(replies[c.vm["id"]].get("data") or {}).get("id") for c in lost]
+        settle_lost_races(run, lost, None, waited, ignore_ids=refused_ids)
+
+
+def settle_lost_races(run, creations, refusal, waited, ignore_ids=()):
+    """The creations still to make after losing a race to another run that made the same snapshot.
+
+    Two runs ensuring one snapshot at once both find it missing and both ask for it; CloudTower makes one and
+    refuses the other's name. The loser's VM then has the snapshot it asked for: it ends "exists", unchanged,
+    as if it had been read before. A name taken by another VM stays the failure it is.
+    """
+    found = [s for s in find_snapshots(run.client, names=[c.name for c in creations]) if s["id"] not in ignore_ids]
+    own = {(vm_id_of(s), s["name"]): s for s in found}
+    won_elsewhere = {c.vm["id"]: own[(c.vm["id"], c.name)] for c in creations if (c.vm["id"], c.name) in own}
+    if refusal is not None and not won_elsewhere:
+        raise refusal
+    if waited and won_elsewhere:
+        # The winner's snapshot may still be CREATING; later steps (LUN snapshots, a prune) need it finished.
+        fresh = wait_until_idle(run.client, "get-vm-snapshots", [s["id"] for s in won_elsewhere.values()], run.module.waiter.timeout)
+        won_elsewhere = {vm_id: fresh.get(s["id"], s) for vm_id, s in won_elsewhere.items()}
+    remaining = []
+    for creation in creations:
+        snapshot = won_elsewhere.get(creation.vm["id"])
+        if snapshot is None:
+            remaining.append(creation)
+        else:
+            creation.result = vm_result(creation.vm, creation.name, "exists", False, snapshot=snapshot)
+    return remaining
 
 
 def record_creation_results(run, creations):

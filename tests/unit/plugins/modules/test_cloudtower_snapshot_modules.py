@@ -102,6 +102,46 @@ def test_a_name_held_by_another_vm_in_the_cluster_is_refused_naming_it(sim, caps
     assert "db-01" in result["msg"] and "same cluster" in result["msg"]
 
 
+def blind_to_existing_snapshots_once(monkeypatch):
+    """The first snapshot read sees none, as when another run makes the snapshot between our read and our create."""
+    real = snapshot_module.find_snapshots
+    calls = []
+
+    def find_snapshots(client, **filters):
+        calls.append(filters)
+        return [] if len(calls) == 1 else real(client, **filters)
+    monkeypatch.setattr(snapshot_module, "find_snapshots", find_snapshots)
+
+
+@pytest.mark.parametrize("refusal", ["task", "400"])
+def test_a_run_that_loses_a_race_for_the_same_snapshot_reports_it_as_existing(simulator, capsys, monkeypatch, refusal):
+    reset(simulator, settings={"snapshot_duplicate_name_error": refusal})
+    options = dict(vms=["web-01", "db-01"], name="race-{vm_name}")
+    winner, _sent, _mutations = run(snapshot_module, simulator, capsys, vms=["db-01"], name="race-{vm_name}")
+    assert winner["changed"] and [r["status"] for r in winner["results"]] == ["created"]
+    wait_idle(simulator)
+
+    blind_to_existing_snapshots_once(monkeypatch)
+    loser, _sent, accepted = run(snapshot_module, simulator, capsys, **options)
+    assert not loser.get("failed"), loser["msg"] if loser.get("failed") else None
+    assert [(r["vm"]["name"], r["status"], r["changed"]) for r in loser["results"]] == [
+        ("web-01", "created", True), ("db-01", "exists", False)]
+    assert loser["results"][1]["snapshot"]["id"] == winner["snapshots"][0]["id"]
+    snapshots = [s["name"] for s in simulator.state("vm_snapshots")["vm_snapshots"]]
+    assert snapshots.count("race-db-01") == 1 and snapshots.count("race-web-01") == 1
+    # The refused batch is sent again without the snapshot that now exists; a failed task is not repeated.
+    assert accepted == ["create-vm-snapshot"]
+
+
+def test_a_duplicate_name_held_by_another_vm_still_fails(simulator, capsys, monkeypatch):
+    reset(simulator)
+    blind_to_existing_snapshots_once(monkeypatch)
+    # backup-20240501T010000 belongs to db-01 in the demo state; web-01 shares its cluster.
+    result, _sent, _mutations = run(snapshot_module, simulator, capsys, vm="web-01", name="backup-20240501T010000")
+    assert result["failed"] and result["results"][0]["status"] == "failed"
+    assert "VM_SNAPSHOT_DUPLICATE_NAME" in result["msg"]
+
+
 # ----- consistency -----------------------------------------------------------------------------------------
 def test_file_system_consistency_without_vmtools_fails_before_any_request_or_falls_back(sim, capsys):
     options = dict(vms=["web-01", "web-02"], name="fs-{vm_name}", consistent_type="file_system")
