@@ -116,7 +116,11 @@ def wait_until_idle(client, operation, ids, timeout, sleep=time.sleep, clock=tim
     pending = list(dict.fromkeys(ids))
     records = {}
     while pending:
-        records.update((r["id"], r) for r in fetch_by_ids(client, operation, pending))
+        fetched = {r["id"]: r for r in fetch_by_ids(client, operation, pending)}
+        for gone in set(pending) - set(fetched):
+            # A record deleted meanwhile (a failed create rolled back) must not stay busy in its last reading.
+            records.pop(gone, None)
+        records.update(fetched)
         still_busy = [records[i] for i in pending if busy(records.get(i))]
         if not still_busy:
             break

@@ -628,15 +628,17 @@ def settle_lost_races(run, creations, refusal, waited, ignore_ids=()):
     refuses the other's name. The loser's VM then has the snapshot it asked for: it ends "exists", unchanged,
     as if it had been read before. A name taken by another VM stays the failure it is.
     """
-    found = [s for s in find_snapshots(run.client, names=[c.name for c in creations]) if s["id"] not in ignore_ids]
-    own = {(vm_id_of(s), s["name"]): s for s in found}
-    won_elsewhere = {c.vm["id"]: own[(c.vm["id"], c.name)] for c in creations if (c.vm["id"], c.name) in own}
+    wanted = {(c.vm["id"], c.name) for c in creations}
+    found = [s for s in find_snapshots(run.client, names=[c.name for c in creations])
+             if s["id"] not in ignore_ids and (vm_id_of(s), s["name"]) in wanted]
+    if waited and found:
+        # Another loser's refused snapshot may still show, CREATING, until CloudTower rolls it back; the winner's
+        # may still be CREATING too, and later steps (LUN snapshots, a prune) need it finished. Keep what remains.
+        fresh = wait_until_idle(run.client, "get-vm-snapshots", [s["id"] for s in found], run.module.waiter.timeout)
+        found = [fresh[s["id"]] for s in found if s["id"] in fresh]
+    won_elsewhere = {vm_id_of(s): s for s in found}
     if refusal is not None and not won_elsewhere:
         raise refusal
-    if waited and won_elsewhere:
-        # The winner's snapshot may still be CREATING; later steps (LUN snapshots, a prune) need it finished.
-        fresh = wait_until_idle(run.client, "get-vm-snapshots", [s["id"] for s in won_elsewhere.values()], run.module.waiter.timeout)
-        won_elsewhere = {vm_id: fresh.get(s["id"], s) for vm_id, s in won_elsewhere.items()}
     remaining = []
     for creation in creations:
         snapshot = won_elsewhere.get(creation.vm["id"])

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.smartx.cloudtower.plugins.module_utils.errors import TaskFailedError, TaskTimeoutError
-from ansible_collections.smartx.cloudtower.plugins.module_utils.tasks import TaskWaiter, task_ids_of
+from ansible_collections.smartx.cloudtower.plugins.module_utils.tasks import TaskWaiter, task_ids_of, wait_until_idle
 from ansible_collections.smartx.cloudtower.tests.unit.plugins.module_utils.fakes import FakeClock
 
 
@@ -126,3 +126,23 @@ def test_large_batches_are_split_into_chunks_per_round():
 
 def test_task_ids_of_skips_synchronous_replies():
     assert task_ids_of([{"task_id": "a", "data": {}}, {"task_id": None, "data": {}}]) == ["a"]
+
+
+class VanishingRecords:
+    """get-vm-snapshots where one record is CREATING on the first read and deleted by the second."""
+
+    def __init__(self):
+        self.reads = 0
+
+    def call(self, operation, body):
+        self.reads += 1
+        if self.reads == 1:
+            return [{"id": "s1", "entityAsyncStatus": "CREATING"}, {"id": "s2", "entityAsyncStatus": None}]
+        return []
+
+
+def test_a_record_deleted_while_waiting_for_it_to_be_idle_ends_the_wait():
+    clock = FakeClock()
+    client = VanishingRecords()
+    records = wait_until_idle(client, "get-vm-snapshots", ["s1", "s2"], timeout=60, sleep=clock.sleep, clock=clock)
+    assert set(records) == {"s2"} and client.reads == 2
