@@ -166,6 +166,9 @@ class CloudTowerClient:
         self._token = settings.token
         self.login_count = 0
         self.request_count = 0
+        # Every mutation CloudTower accepted, for failure messages: [{operation, request_id, task_ids}].
+        self.mutations = []
+        self._last_request_id = None
         self._session = session or self._new_session()
         self._warn_about_transport_security()
 
@@ -179,9 +182,10 @@ class CloudTowerClient:
     def mutate(self, operation, body):
         """Send a mutation; returns the list of {task_id, data} CloudTower answered."""
         reply = self.call(operation, body)
-        if isinstance(reply, dict):
-            return [reply]
-        return list(reply or [])
+        replies = [reply] if isinstance(reply, dict) else list(reply or [])
+        self.mutations.append({"operation": operation, "request_id": self._last_request_id,
+                               "task_ids": [r["task_id"] for r in replies if isinstance(r, dict) and r.get("task_id")]})
+        return replies
 
     def login(self):
         """Log in with the configured credentials and keep the token for later calls."""
@@ -232,6 +236,7 @@ class CloudTowerClient:
                     continue
                 raise self._transport_error(operation, failure, attempts)
             if response.status_code < 400:
+                self._last_request_id = response.headers.get("x-tower-request-id")
                 return self._decode(operation, response)
             if authenticated and response.status_code in REAUTH_STATUSES and not relogged_in and self._can_log_in():
                 relogged_in = True

@@ -125,7 +125,11 @@ def snapshot_failure_message(result):
     if error.get("code"):
         detail += " [%s]" % error["code"]
     if result.get("task_id"):
-        detail += " (task %s)" % result["task_id"]
+        detail += " (task %s" % result["task_id"]
+        if result.get("request"):
+            request = result["request"]
+            detail += " of %s, x-tower-request-id: %s" % (request.get("operation"), request.get("request_id"))
+        detail += ")"
     what = SNAPSHOT_STATUS_WORDS.get(status, "has status %s" % status)
     return "snapshot %r %s: %s" % (result.get("name"), what, detail)
 

@@ -23,6 +23,28 @@ from ansible_collections.smartx.cloudtower.plugins.module_utils.errors import Cl
 from ansible_collections.smartx.cloudtower.plugins.module_utils.tasks import TaskWaiter
 
 
+# A failure names this many of the last mutations sent; the result's error.sent holds them all.
+MUTATIONS_NAMED = 3
+
+
+def describe_mutation(mutation):
+    """'create-vm (x-tower-request-id: r1) -> task t1' for a failure message."""
+    text = mutation["operation"]
+    if mutation.get("request_id"):
+        text += " (x-tower-request-id: %s)" % mutation["request_id"]
+    if mutation.get("task_ids"):
+        text += " -> task%s %s" % ("s" if len(mutation["task_ids"]) > 1 else "", ", ".join(mutation["task_ids"]))
+    return text
+
+
+def name_list(values, limit=5):
+    """'a, b, c' or 'a, b, c, d, e and 7 more': names for a message that stays one line."""
+    values = [str(v) for v in values]
+    if len(values) <= limit:
+        return ", ".join(values)
+    return "%s and %d more" % (", ".join(values[:limit]), len(values) - limit)
+
+
 def connection_argument_spec():
     """The options of doc fragment smartx.cloudtower.connection."""
     return dict(
@@ -77,16 +99,34 @@ class CloudTowerModule(AnsibleModule):
             self._waiter = TaskWaiter(self.client, timeout if timeout is not None else 600)
         return self._waiter
 
+    # What the module works on ("VM web-01"), named in a failure that does not name it already.
+    subject = None
+
     def fail_from_error(self, error, **result):
-        """fail_json with the error's message and structured fields, secrets masked."""
+        """fail_json with the error's message and structured fields, secrets masked.
+
+        The message also names what the module was working on and the mutations it had sent
+        (endpoint, x-tower-request-id, task ids), so that a failure in the middle of a wait
+        says what is left behind in CloudTower.
+        """
         fields = error.to_result()
+        message = self.describe_failure(error.message)
         if self._client is not None:
-            message = self._client.redact(error.message)
+            message = self._client.redact(message)
             fields["error"]["message"] = message
-        else:
-            message = error.message
+            fields["error"]["sent"] = self._client.mutations
         result.update(fields)
         self.fail_json(msg=message, **result)
+
+    def describe_failure(self, message):
+        """message, naming the subject and the mutations sent when it does not already."""
+        if self.subject and self.subject not in message:
+            message = "%s: %s" % (self.subject, message)
+        sent = [describe_mutation(m) for m in (self._client.mutations if self._client is not None else [])]
+        sent = [text for text in sent if text not in message]
+        if sent:
+            message = "%s. Sent before the failure: %s" % (message.rstrip("."), "; ".join(sent[-MUTATIONS_NAMED:]))
+        return message
 
     def run(self, main):
         """Call main(self) and report any CloudTowerError as a clean failure."""

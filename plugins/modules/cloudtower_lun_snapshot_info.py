@@ -158,7 +158,7 @@ query_result:
 
 from ansible_collections.smartx.cloudtower.plugins.module_utils.errors import CloudTowerError, InputError, NotFoundError
 from ansible_collections.smartx.cloudtower.plugins.module_utils.lookups import VM, resolve_cluster_scope
-from ansible_collections.smartx.cloudtower.plugins.module_utils.module import CloudTowerModule
+from ansible_collections.smartx.cloudtower.plugins.module_utils.module import CloudTowerModule, name_list
 from ansible_collections.smartx.cloudtower.plugins.module_utils.projection import apply_query, compile_query
 from ansible_collections.smartx.cloudtower.plugins.module_utils.query import fetch_by_ids
 from ansible_collections.smartx.cloudtower.plugins.module_utils.snapshots import (
@@ -233,7 +233,17 @@ def main():
         required_one_of=[("vm_snapshot_ids", "vm", "names")],
         mutually_exclusive=[("vm_snapshot_ids", "vm", "names")],
     )
+    module.subject = subject_of(module.params)
     module.run(run)
+
+
+def subject_of(params):
+    """'LUN snapshots of VM db-01', for failure messages."""
+    if params.get("vm"):
+        return "LUN snapshots of VM %s" % params["vm"]
+    if params.get("vm_snapshot_ids"):
+        return "LUN snapshots of VM snapshots %s" % name_list(params["vm_snapshot_ids"])
+    return "LUN snapshots named %s" % name_list(params.get("names") or [])
 
 
 if __name__ == "__main__":

@@ -724,6 +724,7 @@ def main():
         mutually_exclusive=[("id", "name"), ("clone_from", "from_snapshot")],
         required_one_of=[("id", "name")],
     )
+    module.subject = "VM %s" % (module.params["name"] or module.params["id"])
     module.run(lambda m: VmTask(m).run())
 
 

@@ -246,6 +246,11 @@ results:
     task_id:
       description: The CloudTower task of this VM's change, or null.
       type: str
+    request:
+      description:
+        - C({operation, request_id}) of the request that created this VM's snapshot (its C(x-tower-request-id)),
+          for CloudTower's support; only for snapshots this run created.
+      type: dict
     error:
       description: C({code, message}) of the failed or unfinished task, or null.
       type: dict
@@ -322,9 +327,11 @@ diff:
   type: dict
 """
 
+import json
+
 from ansible_collections.smartx.cloudtower.plugins.module_utils.errors import ApiError, InputError, NotFoundError, describe_task, task_summary
 from ansible_collections.smartx.cloudtower.plugins.module_utils.lookups import VM, resolve_cluster_scope
-from ansible_collections.smartx.cloudtower.plugins.module_utils.module import CloudTowerModule
+from ansible_collections.smartx.cloudtower.plugins.module_utils.module import CloudTowerModule, name_list
 from ansible_collections.smartx.cloudtower.plugins.module_utils.query import fetch_by_ids
 from ansible_collections.smartx.cloudtower.plugins.module_utils.reconcile import Plan
 from ansible_collections.smartx.cloudtower.plugins.module_utils.retention import RetentionPolicy, format_timestamp, utc_now
@@ -410,11 +417,13 @@ def failed_members(results, deleted):
     return members
 
 
-def failure_message(failures, total_vms, tasks_by_id):
+def failure_message(failures, total_vms, tasks_by_id, wait_timeout):
     lines = []
     for member in failures:
         task = tasks_by_id.get(member["task_id"])
         detail = describe_task(task) if task else (member["error_message"] or "no task")
+        if member["status"] == "timed_out":
+            detail = "not finished within wait_timeout=%ss: %s" % (wait_timeout, detail)
         lines.append("%s, snapshot %r: %s" % (vm_label(member["vm"]), member["name"], detail))
     return "%d of the requested snapshot operations on %d VM(s) failed or did not finish: %s" % (len(failures), total_vms, "; ".join(lines))
 
@@ -477,7 +486,8 @@ class Run:
         failures = failed_members(self.results, self.deleted)
         if failures:
             tasks_by_id = {t["id"]: t for t in self.tasks}
-            self.module.fail_json(msg=failure_message(failures, len(self.results), tasks_by_id), failures=failures, **result)
+            message = failure_message(failures, len(self.results), tasks_by_id, self.module.waiter.timeout)
+            self.module.fail_json(msg=self.client.redact(self.module.describe_failure(message)), failures=failures, **result)
         self.module.exit_json(**result)
 
 
@@ -591,14 +601,12 @@ def send_creations(run, step, to_create, must_wait):
     try:
         replies = match_replies_to_vms(run.send(step), to_create)
     except ApiError as error:
-        if DUPLICATE_NAME not in (error.api_code, error.api_message):
-            raise
-        # CloudTower refused the whole batch: the names were free when read, so another run took some since.
-        to_create[:] = settle_lost_races(run, to_create, error, must_wait or run.waits)
+        to_create[:] = recover_from_refused_batch(run, to_create, error, must_wait or run.waits)
         if not to_create:
             return
         step.body = creation_body(to_create)
         replies = match_replies_to_vms(run.send(step), to_create)
+    request = {"operation": step.operation, "request_id": run.client.mutations[-1]["request_id"]}
     tasks = run.await_tasks(step.task_ids, must_wait=must_wait)
     waited = run.waits or must_wait
     succeeded = [r["data"]["id"] for r in replies.values() if tasks.get(r.get("task_id"), {}).get("status") == "SUCCESSED"]
@@ -614,11 +622,36 @@ def send_creations(run, step, to_create, must_wait):
         status = status_from_task(task, "created", waited)
         snapshot = fresh.get(reply["data"]["id"]) if waited else reply.get("data")
         creation.result = vm_result(creation.vm, creation.name, status, status != "failed", consistent_type=creation.consistent_type,
-                                    task_id=reply.get("task_id"), error=task_error(task), snapshot=snapshot)
+                                    task_id=reply.get("task_id"), request=request, error=task_error(task), snapshot=snapshot)
     lost = [c for c in to_create if c.result["status"] == "failed" and (c.result["error"] or {}).get("code") == DUPLICATE_NAME]
     if lost:
         refused_ids = [(replies[c.vm["id"]].get("data") or {}).get("id") for c in lost]
         settle_lost_races(run, lost, None, waited, ignore_ids=refused_ids)
+
+
+def recover_from_refused_batch(run, to_create, error, waited):
+    """The creations to send again after CloudTower refused the whole batch for some of its VMs; raises otherwise."""
+    if DUPLICATE_NAME in (error.api_code, error.api_message):
+        # The names were free when read, so another run took some since.
+        return settle_lost_races(run, to_create, error, waited)
+    if error.is_resource_locked:
+        return set_aside_locked_vms(to_create, error)
+    raise error
+
+
+def set_aside_locked_vms(to_create, error):
+    """The creations of the VMs that are not locked, once the locked ones stayed locked past retry_timeout.
+
+    One busy VM would otherwise keep every other VM of a nightly backup from its snapshot.
+    """
+    locked = {r.get("id") for r in (error.props or {}).get("locked_resources") or [] if isinstance(r, dict)}
+    held = [c for c in to_create if c.vm["id"] in locked]
+    if not held or len(held) == len(to_create):
+        raise error
+    for creation in held:
+        creation.result = vm_result(creation.vm, creation.name, "failed", False, consistent_type=creation.consistent_type,
+                                    error={"code": error.api_code, "message": error.message})
+    return [c for c in to_create if c not in held]
 
 
 def settle_lost_races(run, creations, refusal, waited, ignore_ids=()):
@@ -876,7 +909,19 @@ def main():
         supports_check_mode=True,
         mutually_exclusive=[("vm", "vms", "where"), ("name", "id")],
     )
+    module.subject = subject_of(module.params)
     module.run(run_module)
+
+
+def subject_of(params):
+    """'snapshot 'nightly-{vm_name}' of VMs web-01, db-01', for failure messages."""
+    vms = params.get("vms") or ([params["vm"]] if params.get("vm") else [])
+    if vms:
+        target = "%s %s" % ("VMs" if len(vms) > 1 else "VM", name_list(vms))
+    else:
+        target = "the VMs matching where %s" % json.dumps(params["where"], sort_keys=True) if params.get("where") is not None else None
+    what = "Snapshot %r" % params["name"] if params.get("name") else ("Snapshot %s" % params["id"] if params.get("id") else "Snapshots")
+    return "%s of %s" % (what, target) if target else what
 
 
 if __name__ == "__main__":

@@ -88,6 +88,19 @@ def test_one_failed_vm_does_not_hide_the_others(simulator, capsys):
     failure = result["failures"][0]
     assert failure["vm"]["name"] == "web-02" and failure["error_code"] == "SVT_SERVICE_NOT_CONNECTED" and failure["task_id"]
     assert "web-02" in result["msg"] and "VMTools is not connected" in result["msg"] and "1 of the requested" in result["msg"]
+    # What was sent, and under which request id, so that CloudTower's support can find it.
+    assert "Snapshot 'b-{vm_name}' of VMs web-01, web-02, db-01" in result["msg"]
+    assert "create-vm-snapshot (x-tower-request-id: " in result["msg"] and failure["task_id"] in result["msg"]
+    assert result["results"][1]["request"]["operation"] == "create-vm-snapshot" and result["results"][1]["request"]["request_id"]
+
+
+def test_a_vm_locked_past_retry_timeout_does_not_keep_the_others_from_their_snapshots(simulator, capsys):
+    reset(simulator, faults={"locks": [{"vm": "db-01", "seconds": 60}]})
+    result, _sent, accepted = run(snapshot_module, simulator, capsys, vms=["web-01", "db-01", "app-01"], name="l-{vm_name}",
+                                  retry_timeout=0.5)
+    assert result["failed"] and accepted == ["create-vm-snapshot"]
+    assert [(r["vm"]["name"], r["status"]) for r in result["results"]] == [("web-01", "created"), ("db-01", "failed"), ("app-01", "created")]
+    assert "db-01" in result["msg"] and "locked" in result["msg"] and "x-tower-request-id" in result["msg"]
 
 
 def test_names_without_a_placeholder_are_refused_before_any_request(sim, capsys):
