@@ -90,7 +90,8 @@ class ConnectionSettings:
             raise InputError("retry_timeout", retry_timeout, "must be zero (no retries) or a positive number of seconds")
         if self.ca_path and validate_certs and not os.path.exists(self.ca_path):
             # requests would only say "invalid path" from deep in urllib3, without naming the option.
-            raise InputError("ca_path", ca_path, "no such file or directory: give the PEM file (or c_rehash directory) of the CA that signed CloudTower's certificate")
+            raise InputError("ca_path", ca_path, "no such file or directory: give the PEM file (or c_rehash directory) "
+                                                 "of the CA that signed CloudTower's certificate")
         if not token and not (username and password):
             raise InputError(
                 "cloudtower_token",

@@ -26,7 +26,7 @@ description:
   - Rolls a VM back to a snapshot with O(state=reverted).
   - When one VM of a batch fails, the others' results are still returned, and the module then fails listing each
     failed VM with its task id and CloudTower's error.
-  - Runs that ensure the same snapshot at the same moment (several hosts, or two pipelines) make it once: CloudTower
+  - Runs that ensure the same snapshot at the same moment (several hosts, or two pipelines) make it once; CloudTower
     refuses the second name with C(VM_SNAPSHOT_DUPLICATE_NAME), and the run that lost the race reports the
     snapshot the other made as V(exists), unchanged.
 author:
