@@ -236,7 +236,7 @@ stage_integration() {
         # own copy of the tree (ansible-test writes tests/output) with its own simulator.
         local -a shards pids
         local i rc=0 root
-        mapfile -t shards < <(python "$CT_LIB_DIR/integration_shards.py" . "${CT_INTEGRATION_SHARDS:-2}")
+        mapfile -t shards < <(python "$CT_LIB_DIR/integration_shards.py" . "${CT_INTEGRATION_SHARDS:-3}")
         for i in "${!shards[@]}"; do
             root=$PWD
             if ((i > 0)); then
