@@ -3,10 +3,8 @@
 # and idempotent tasks make each resource once.
 set -eu
 
-CONFIG=$(cd ../.. && pwd)/integration_config.yml
-PY=${ANSIBLE_TEST_PYTHON_INTERPRETER:-python3}
-ANSIBLE_ROLES_PATH=$(cd .. && pwd)
-export ANSIBLE_ROLES_PATH
+# shellcheck source=../setup_simulator/files/runme_common.sh
+source ../setup_simulator/files/runme_common.sh
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 

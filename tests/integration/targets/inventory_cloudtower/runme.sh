@@ -3,11 +3,8 @@
 # against the simulator named in integration_config.yml (ansible-test passes no environment).
 set -eu
 
-CONFIG=$(cd ../.. && pwd)/integration_config.yml
-PY=${ANSIBLE_TEST_PYTHON_INTERPRETER:-python3}
-# The shared setup_simulator role lives beside this target.
-ANSIBLE_ROLES_PATH=$(cd .. && pwd)
-export ANSIBLE_ROLES_PATH
+# shellcheck source=../setup_simulator/files/runme_common.sh
+source ../setup_simulator/files/runme_common.sh
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 

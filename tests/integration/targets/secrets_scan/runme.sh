@@ -5,22 +5,9 @@
 # log and record file.
 set -eu
 
-PY=${ANSIBLE_TEST_PYTHON_INTERPRETER:-python3}
-ANSIBLE_ROLES_PATH=$(cd .. && pwd)
-export ANSIBLE_ROLES_PATH
-
-SIM=
-IFS=: read -r -a collection_roots <<<"${ANSIBLE_COLLECTIONS_PATH:-}"
-candidates=()
-for root in "${collection_roots[@]}"; do candidates+=("$root/ansible_collections/smartx/cloudtower"); done
-candidates+=("$(cd ../../../.. && pwd)")
-for candidate in "${candidates[@]}"; do
-    if [[ -f $candidate/tests/simulator/cloudtower_sim.py ]]; then
-        SIM=$candidate/tests/simulator/cloudtower_sim.py
-        break
-    fi
-done
-[[ -n $SIM ]] || { echo "FAILED: tests/simulator/cloudtower_sim.py not found" >&2; exit 1; }
+# shellcheck source=../setup_simulator/files/runme_common.sh
+source ../setup_simulator/files/runme_common.sh
+SIM=$(find_simulator)
 
 WORK=$(mktemp -d)
 SIM_PID=

@@ -4,25 +4,9 @@
 # warning, and the plain-http simulator of integration_config.yml works with a warning.
 set -eu
 
-CONFIG=$(cd ../.. && pwd)/integration_config.yml
-PY=${ANSIBLE_TEST_PYTHON_INTERPRETER:-python3}
-ANSIBLE_ROLES_PATH=$(cd .. && pwd)
-export ANSIBLE_ROLES_PATH
-
-# The simulator ships in the collection under test (ansible-test puts it on ANSIBLE_COLLECTIONS_PATH); from a
-# checkout, it is four directories up.
-SIM=
-IFS=: read -r -a collection_roots <<<"${ANSIBLE_COLLECTIONS_PATH:-}"
-candidates=()
-for root in "${collection_roots[@]}"; do candidates+=("$root/ansible_collections/smartx/cloudtower"); done
-candidates+=("$(cd ../../../.. && pwd)")
-for candidate in "${candidates[@]}"; do
-    if [[ -f $candidate/tests/simulator/cloudtower_sim.py ]]; then
-        SIM=$candidate/tests/simulator/cloudtower_sim.py
-        break
-    fi
-done
-[[ -n $SIM ]] || { echo "FAILED: tests/simulator/cloudtower_sim.py not found" >&2; exit 1; }
+# shellcheck source=../setup_simulator/files/runme_common.sh
+source ../setup_simulator/files/runme_common.sh
+SIM=$(find_simulator)
 
 WORK=$(mktemp -d)
 SIM_PID=

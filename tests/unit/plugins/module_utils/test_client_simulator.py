@@ -68,12 +68,19 @@ def free_port():
         return probe.getsockname()[1]
 
 
+def serving(**options):
+    """A started in-process simulator for a module-scoped fixture, stopped after the module's tests."""
+    sim = ctsim.Simulator(username=USERNAME, password=PASSWORD, task_seconds=TASK_SECONDS, **options)
+    sim.start()
+    try:
+        yield sim
+    finally:
+        sim.stop()
+
+
 @pytest.fixture(scope="module")
 def simulator():
-    sim = ctsim.Simulator(username=USERNAME, password=PASSWORD, task_seconds=TASK_SECONDS, settings=FAST_SETTINGS, seed=7)
-    sim.start()
-    yield sim
-    sim.stop()
+    yield from serving(settings=FAST_SETTINGS, seed=7)
 
 
 @pytest.fixture
@@ -373,10 +380,7 @@ class TestServerGone:
 # ----- TLS ---------------------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def tls_sim():
-    sim = ctsim.Simulator(username=USERNAME, password=PASSWORD, task_seconds=TASK_SECONDS, tls=True, seed=5)
-    sim.start()
-    yield sim
-    sim.stop()
+    yield from serving(tls=True, seed=5)
 
 
 class TestTls:

@@ -1,0 +1,28 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2034  # the variables are for the scripts that source this file
+# Sourced by the runme.sh targets (each with needs/target/setup_simulator in its aliases), from their directory.
+# Sets CONFIG (the suite's integration_config.yml), PY (the test Python), ANSIBLE_ROLES_PATH (the targets, for
+# setup_simulator) and COLLECTION (the collection under test), and defines find_simulator.
+
+CONFIG=$(cd ../.. && pwd)/integration_config.yml
+PY=${ANSIBLE_TEST_PYTHON_INTERPRETER:-python3}
+ANSIBLE_ROLES_PATH=$(cd .. && pwd)
+export ANSIBLE_ROLES_PATH
+
+# ansible-test puts the collection under test on ANSIBLE_COLLECTIONS_PATH; from a checkout it is four directories up.
+COLLECTION=
+IFS=: read -r -a _collection_roots <<<"${ANSIBLE_COLLECTIONS_PATH:-}"
+for _candidate in "${_collection_roots[@]/%//ansible_collections/smartx/cloudtower}" "$(cd ../../../.. && pwd)"; do
+    if [[ -f $_candidate/galaxy.yml ]]; then
+        COLLECTION=$_candidate
+        break
+    fi
+done
+[[ -n $COLLECTION ]] || { echo "FAILED: the smartx.cloudtower collection under test was not found" >&2; exit 1; }
+
+# find_simulator: the path of the simulator's entry file, which tests/ of the collection ships.
+find_simulator() {
+    local sim=$COLLECTION/tests/simulator/cloudtower_sim.py
+    [[ -f $sim ]] || { echo "FAILED: $sim not found" >&2; return 1; }
+    echo "$sim"
+}
