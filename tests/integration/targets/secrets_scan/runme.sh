@@ -10,12 +10,8 @@ source ../setup_simulator/files/runme_common.sh
 SIM=$(find_simulator)
 
 WORK=$(mktemp -d)
-SIM_PID=
 cleanup() {
-    if [[ -n $SIM_PID ]]; then
-        kill "$SIM_PID" 2>/dev/null || true
-        wait "$SIM_PID" 2>/dev/null || true
-    fi
+    stop_simulator
     # SECRETS_SCAN_KEEP=1 keeps the captured output for a look when runme.sh is run by hand.
     if [[ -n ${SECRETS_SCAN_KEEP:-} ]]; then
         echo "kept $WORK" >&2
@@ -33,10 +29,7 @@ CLOUDTOWER_SIM_PASSWORD=$PASSWORD "$PY" files/record_tokens.py --sim "$SIM" --to
     --port 0 --username admin --state demo --task-seconds 0.1 --record "$WORK/out/record.jsonl" \
     >"$WORK/out/sim.out" 2>"$WORK/out/sim.err" &
 SIM_PID=$!
-for _ in $(seq 100); do
-    grep -q listening "$WORK/out/sim.out" 2>/dev/null && break
-    sleep 0.1
-done
+wait_for_lines "$WORK/out/sim.out" 1 || true
 URL=$(sed -n '1s/^CloudTower simulator listening on //p' "$WORK/out/sim.out")
 [[ -n $URL ]] || { cat "$WORK/out/sim.err" >&2; exit 1; }
 

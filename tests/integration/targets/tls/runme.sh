@@ -9,12 +9,8 @@ source ../setup_simulator/files/runme_common.sh
 SIM=$(find_simulator)
 
 WORK=$(mktemp -d)
-SIM_PID=
 cleanup() {
-    if [[ -n $SIM_PID ]]; then
-        kill "$SIM_PID" 2>/dev/null || true
-        wait "$SIM_PID" 2>/dev/null || true
-    fi
+    stop_simulator
     # The certificate directory the simulator generated.
     if [[ -n ${CERT:-} && $(basename "$(dirname "$CERT")") == ctsim-tls-* ]]; then
         rm -rf "$(dirname "$CERT")"
@@ -27,10 +23,7 @@ PASSWORD=$("$PY" -c 'import secrets; print("tls-" + secrets.token_urlsafe(18))')
 CLOUDTOWER_SIM_PASSWORD=$PASSWORD "$PY" "$SIM" --port 0 --tls --username admin --state demo --task-seconds 0.1 \
     >"$WORK/sim.out" 2>"$WORK/sim.err" &
 SIM_PID=$!
-for _ in $(seq 100); do
-    [[ $(wc -l <"$WORK/sim.out") -ge 2 ]] && break
-    sleep 0.1
-done
+wait_for_lines "$WORK/sim.out" 2 || true
 URL=$(sed -n '1s/^CloudTower simulator listening on //p' "$WORK/sim.out")
 CERT=$(sed -n '2s/^.*: //p' "$WORK/sim.out")
 if [[ $URL != https://* || ! -f $CERT ]]; then

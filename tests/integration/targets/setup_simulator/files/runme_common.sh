@@ -26,3 +26,24 @@ find_simulator() {
     [[ -f $sim ]] || { echo "FAILED: $sim not found" >&2; return 1; }
     echo "$sim"
 }
+
+# A simulator of the target's own (TLS, a token recorder, one to stop): its pid in SIM_PID.
+SIM_PID=
+
+# stop_simulator: stops the target's own simulator, if it runs; for the target's EXIT trap.
+stop_simulator() {
+    if [[ -n $SIM_PID ]]; then
+        kill "$SIM_PID" 2>/dev/null || true
+        wait "$SIM_PID" 2>/dev/null || true
+        SIM_PID=
+    fi
+}
+
+# wait_for_lines FILE N: until FILE (a simulator's stdout) has N lines (its URL, then with --tls its certificate).
+wait_for_lines() {
+    for _ in $(seq 100); do
+        [[ -f $1 && $(wc -l <"$1") -ge $2 ]] && return 0
+        sleep 0.1
+    done
+    return 1
+}
