@@ -28,7 +28,7 @@ PASSWORD=$(sed -n 1p "$WORK/passwords.txt")
 CLOUDTOWER_SIM_PASSWORD=$PASSWORD "$PY" files/record_tokens.py --sim "$SIM" --token-log "$WORK/tokens.txt" \
     --port 0 --username admin --state demo --task-seconds 0.1 --record "$WORK/out/record.jsonl" \
     >"$WORK/out/sim.out" 2>"$WORK/out/sim.err" &
-SIM_PID=$!
+track_simulator "$!"
 wait_for_lines "$WORK/out/sim.out" 1 || true
 URL=$(sed -n '1s/^CloudTower simulator listening on //p' "$WORK/out/sim.out")
 [[ -n $URL ]] || { cat "$WORK/out/sim.err" >&2; exit 1; }

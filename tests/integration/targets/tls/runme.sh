@@ -22,7 +22,7 @@ trap cleanup EXIT
 PASSWORD=$("$PY" -c 'import secrets; print("tls-" + secrets.token_urlsafe(18))')
 CLOUDTOWER_SIM_PASSWORD=$PASSWORD "$PY" "$SIM" --port 0 --tls --username admin --state demo --task-seconds 0.1 \
     >"$WORK/sim.out" 2>"$WORK/sim.err" &
-SIM_PID=$!
+track_simulator "$!"
 wait_for_lines "$WORK/sim.out" 2 || true
 URL=$(sed -n '1s/^CloudTower simulator listening on //p' "$WORK/sim.out")
 CERT=$(sed -n '2s/^.*: //p' "$WORK/sim.out")

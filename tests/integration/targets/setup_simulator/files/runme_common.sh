@@ -30,6 +30,11 @@ find_simulator() {
 # A simulator of the target's own (TLS, a token recorder, one to stop): its pid in SIM_PID.
 SIM_PID=
 
+# track_simulator PID: the simulator the target just started in the background, for stop_simulator.
+track_simulator() {
+    SIM_PID=$1
+}
+
 # stop_simulator: stops the target's own simulator, if it runs; for the target's EXIT trap.
 stop_simulator() {
     if [[ -n $SIM_PID ]]; then
