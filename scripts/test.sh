@@ -23,6 +23,8 @@
 #                             spec-based checks are skipped when it does not exist
 #   CT_SANITY_ARGS, CT_UNITS_ARGS, CT_INTEGRATION_ARGS
 #                             extra arguments for the ansible-test commands (e.g. CT_SANITY_ARGS="--test pylint")
+#   CT_INTEGRATION_SHARDS     integration shards run side by side (default 3)
+#   CT_SECRETS_SCAN=0         run the integration suite without -vvv and without the secrets scan of its output
 set -euo pipefail
 
 # shellcheck source=lib/common.sh
@@ -184,17 +186,27 @@ stage_units() {
     ansible-test units --venv --python "$CT_PYVER" --color no ${CT_UNITS_ARGS:-}
 }
 
+# The whole suite runs at -vvv, and its output, logs, results and the simulators' records are then searched
+# for the password and every token the simulators issued (CT_SECRETS_SCAN=0 leaves this out).
+secrets_scan_on() { [[ ${CT_SECRETS_SCAN:-1} != 0 ]]; }
+
 # run_integration_shard ROOT LABEL [ansible-test arguments...]: one simulator (recording its API calls)
 # and one ansible-test run in the collection tree at ROOT.
 run_integration_shard() {
     local root=$1 label=$2
     shift 2
     local user=ct-admin pass
+    local -a verbosity=()
     cd "$root"
     pass=$(ct_new_password)
     trap 'ct_sim_stop' EXIT
     trap 'exit 130' INT
     trap 'exit 143' TERM
+    if secrets_scan_on; then
+        (umask 077 && printf '%s\n' "$pass" >"$WORK/secrets-$label.txt")
+        export CT_SIM_TOKEN_LOG=$WORK/secrets-$label.txt
+        verbosity=(-vvv)
+    fi
     ct_sim_start . "$WORK/simulator-$label.log" "$user" "$pass" \
         --state demo --task-seconds 0.2 --record "$WORK/record-$label.jsonl" || exit 1
     ct_info "[$label] simulator at $CT_SIM_URL (pid $CT_SIM_PID); targets: ${*:-all}"
@@ -211,7 +223,7 @@ EOF
     )
     local rc=0
     # --local: the targets run with this venv's Python, which has requests and jmespath.
-    ansible-test integration --local --python "$CT_PYVER" --color no "$@" || rc=$?
+    ansible-test integration --local --python "$CT_PYVER" --color no "${verbosity[@]}" "$@" || rc=$?
     ct_sim_stop
     rm -f tests/integration/integration_config.yml
     python "$CT_LIB_DIR/integration_times.py" . >&2 || true
@@ -219,6 +231,23 @@ EOF
         ct_warn "[$label] integration failed; last simulator log lines:"
         tail -n 20 "$WORK/simulator-$label.log" | sed -e 's/^/  sim| /' >&2
     fi
+    return "$rc"
+}
+
+# scan_integration_for_secrets: the shards' -vvv logs, the simulators' logs and records, and what ansible-test
+# left in tests/output, searched for each shard's password and every token its simulator issued.
+scan_integration_for_secrets() {
+    local -a secrets=() outputs=()
+    local file
+    for file in "$WORK"/secrets-*.txt; do secrets+=(--secrets "$file"); done
+    for file in tests/output "$WORK"/shard*/ansible_collections/"$CT_NAMESPACE"/"$CT_NAME"/tests/output; do
+        [[ -d $file ]] && outputs+=("$file")
+    done
+    header integration "secrets: the suite's -vvv output, logs, records and results searched for passwords and tokens"
+    local rc=0
+    python tests/integration/targets/secrets_scan/files/scan_secrets.py --min-secrets 2 "${secrets[@]}" \
+        "$WORK"/integration-*.log "$WORK"/simulator-*.log "$WORK"/record-*.jsonl "${outputs[@]}" || rc=$?
+    rm -f "$WORK"/secrets-*.txt
     return "$rc"
 }
 
@@ -230,7 +259,7 @@ stage_integration() {
     rm -f "$WORK"/record-*.jsonl
     if [[ -n ${CT_INTEGRATION_ARGS:-} ]]; then
         # shellcheck disable=SC2086
-        (run_integration_shard "$PWD" main $CT_INTEGRATION_ARGS) || exit $?
+        (run_integration_shard "$PWD" main $CT_INTEGRATION_ARGS) 2>&1 | tee "$WORK/integration-main.log" || exit $?
     else
         # The targets are independent: shards of about equal run time go side by side, each in its
         # own copy of the tree (ansible-test writes tests/output) with its own simulator.
@@ -254,11 +283,15 @@ stage_integration() {
                 tail -n 25 "$WORK/integration-shard$i.log" >&2
             else
                 rc=1
-                header integration "shard $i FAILED: ${shards[$i]} (its whole log)"
-                cat "$WORK/integration-shard$i.log" >&2
+                # At -vvv a whole log runs to tens of MB: its end holds the failure and the target's recap.
+                header integration "shard $i FAILED: ${shards[$i]} (the last 4000 lines of its log)"
+                tail -n 4000 "$WORK/integration-shard$i.log" >&2
             fi
         done
         ((rc == 0)) || exit 1
+    fi
+    if secrets_scan_on; then
+        scan_integration_for_secrets || exit 1
     fi
     local calls record
     calls=$(cat "$WORK"/record-*.jsonl 2>/dev/null | wc -l)

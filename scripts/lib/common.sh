@@ -327,8 +327,13 @@ ct_sim_start() {
     local root=$1 log=$2 user=$3 pass=$4
     shift 4
     : >"$log"
+    # With CT_SIM_TOKEN_LOG set, every token the simulator issues is appended to that file, for a secrets scan.
+    local -a sim=("$root/tests/simulator/cloudtower_sim.py")
+    if [[ -n ${CT_SIM_TOKEN_LOG:-} ]]; then
+        sim=("$root/tests/integration/targets/secrets_scan/files/record_tokens.py" --sim "${sim[0]}" --token-log "$CT_SIM_TOKEN_LOG")
+    fi
     PYTHONUNBUFFERED=1 CLOUDTOWER_OPENAPI_DIR=$(ct_openapi_dir) CLOUDTOWER_SIM_PASSWORD=$pass \
-        "$CT_PY" "$root/tests/simulator/cloudtower_sim.py" --host 127.0.0.1 --port 0 \
+        "$CT_PY" "${sim[@]}" --host 127.0.0.1 --port 0 \
         --username "$user" "$@" >"$log" 2>&1 &
     CT_SIM_PID=$!
     # Watchdog: should this script be killed outright (SIGKILL, no traps), stop the simulator anyway.
