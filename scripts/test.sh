@@ -225,7 +225,10 @@ EOF
     # --local: the targets run with this venv's Python, which has requests and jmespath.
     ansible-test integration --local --python "$CT_PYVER" --color no "${verbosity[@]}" "$@" || rc=$?
     ct_sim_stop
+    # The config holds the shard's password; ansible-test copies it into each target's temporary tree and may
+    # leave one behind in tests/output.
     rm -f tests/integration/integration_config.yml
+    find tests/output -name integration_config.yml -type f -delete 2>/dev/null || true
     python "$CT_LIB_DIR/integration_times.py" . >&2 || true
     if ((rc != 0)); then
         ct_warn "[$label] integration failed; last simulator log lines:"
