@@ -3,29 +3,19 @@
 # with the credentials injected as CLOUDTOWER_* environment variables, against the simulator.
 set -eu
 
-CONFIG=$(cd ../.. && pwd)/integration_config.yml
-# The playbook as the collection under test ships it (ansible-test puts the collection on ANSIBLE_COLLECTIONS_PATH).
-COLLECTION=
-IFS=: read -r -a collection_roots <<<"${ANSIBLE_COLLECTIONS_PATH:-}"
-for root in "${collection_roots[@]}"; do
-    if [[ -f $root/ansible_collections/smartx/cloudtower/galaxy.yml ]]; then
-        COLLECTION=$root/ansible_collections/smartx/cloudtower
-        break
-    fi
-done
+# shellcheck source=../setup_simulator/files/runme_common.sh
+source ../setup_simulator/files/runme_common.sh
+# The playbook as the collection under test ships it.
 PLAYBOOK=$COLLECTION/playbooks/backup.yml
 CREDENTIAL_TYPE=$COLLECTION/docs/awx/credential_type.yml
-PY=${ANSIBLE_TEST_PYTHON_INTERPRETER:-python3}
 # The Python that runs the modules: the test Python, which has requests and jmespath.
 MODULE_PYTHON=$PY
-ANSIBLE_ROLES_PATH=$(cd .. && pwd)
-export ANSIBLE_ROLES_PATH
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
 for file in "$PLAYBOOK" "$CREDENTIAL_TYPE"; do
-    if [[ -z $COLLECTION || ! -f $file ]]; then
-        echo "FAILED: no ${file#"$COLLECTION"/} in smartx.cloudtower under ANSIBLE_COLLECTIONS_PATH=${ANSIBLE_COLLECTIONS_PATH:-}" >&2
+    if [[ ! -f $file ]]; then
+        echo "FAILED: no ${file#"$COLLECTION"/} in the smartx.cloudtower collection at $COLLECTION" >&2
         exit 1
     fi
 done
@@ -41,7 +31,6 @@ if ! "$PY" -c 'import ansible_runner' 2>/dev/null; then
 fi
 
 playbook() { ansible-playbook -i "${INVENTORY_PATH:-localhost,}" -c local -e "@$CONFIG" "$@"; }
-read_config() { "$PY" -c 'import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))[sys.argv[2]])' "$CONFIG" "$1"; }
 
 playbook reset.yml "$@"
 # Not traced: these carry the password.

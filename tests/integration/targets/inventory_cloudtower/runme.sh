@@ -9,7 +9,6 @@ WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
 # Credentials reach the plugin as the same CLOUDTOWER_* variables the modules read. Not traced (no set -x).
-read_config() { "$PY" -c 'import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))[sys.argv[2]])' "$CONFIG" "$1"; }
 CLOUDTOWER_HOST=$(read_config cloudtower_sim_url)
 CLOUDTOWER_USERNAME=$(read_config cloudtower_sim_username)
 CLOUDTOWER_PASSWORD=$(read_config cloudtower_sim_password)

@@ -20,6 +20,11 @@ for _candidate in "${_collection_roots[@]/%//ansible_collections/smartx/cloudtow
 done
 [[ -n $COLLECTION ]] || { echo "FAILED: the smartx.cloudtower collection under test was not found" >&2; exit 1; }
 
+# read_config KEY: a value of the suite's integration_config.yml (the simulator's URL and credentials).
+read_config() {
+    "$PY" -c 'import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))[sys.argv[2]])' "$CONFIG" "$1"
+}
+
 # find_simulator: the path of the simulator's entry file, which tests/ of the collection ships.
 find_simulator() {
     local sim=$COLLECTION/tests/simulator/cloudtower_sim.py
