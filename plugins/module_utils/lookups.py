@@ -10,8 +10,19 @@ the candidates, unknown values are reported together) are the same everywhere.
 
 from __future__ import annotations
 
+import re
+
 from ansible_collections.smartx.cloudtower.plugins.module_utils.errors import AmbiguousNameError, NotFoundError
 from ansible_collections.smartx.cloudtower.plugins.module_utils.query import find_by_name_or_id, resolve, where_and
+
+
+# CloudTower ids are 25-character cuids. A name may look like one too, so the shape only ever decides
+# which query to try first, never what a value means.
+ID_SHAPE = re.compile(r"^c[0-9a-z]{24}$")
+
+
+def looks_like_id(value):
+    return bool(ID_SHAPE.match(value or ""))
 
 
 class Resource:

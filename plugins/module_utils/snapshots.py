@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 
 from ansible_collections.smartx.cloudtower.plugins.module_utils.errors import InputError, blamed_on, describe_task
-from ansible_collections.smartx.cloudtower.plugins.module_utils.lookups import resolve_cluster_scope, resolve_vms
+from ansible_collections.smartx.cloudtower.plugins.module_utils.lookups import looks_like_id, resolve_cluster_scope, resolve_vms
 from ansible_collections.smartx.cloudtower.plugins.module_utils.query import paginate, validate_where, values_of, where_and
 
 PLACEHOLDERS = ("{vm_name}", "{vm_id}")
@@ -39,6 +39,24 @@ def has_vm_placeholder(template):
 def expand_name(template, vm):
     """The template with this VM's placeholders filled in (plain replace: other text is kept as is)."""
     return template.replace("{vm_name}", vm.get("name") or "").replace("{vm_id}", vm["id"])
+
+
+def name_before_resolving(template, value):
+    """The name template gives the VM that value names or identifies, when the value alone tells it; else None.
+
+    A value shaped like an id is read as the VM's id, any other as its name: a guess that only decides whether
+    snapshots can be looked up before the VMs, since every snapshot found is checked against its own VM.
+    """
+    is_id = looks_like_id(value)
+    if ("{vm_name}" in template and is_id) or ("{vm_id}" in template and not is_id):
+        return None
+    return template.replace("{vm_name}", value).replace("{vm_id}", value)
+
+
+def named_for_its_vm(template, snapshot):
+    """The snapshot carries the name the template gives its own VM."""
+    vm = snapshot.get("vm")
+    return bool(vm) and snapshot.get("name") == expand_name(template, vm)
 
 
 def validate_name_template(option, template, many):
@@ -152,8 +170,8 @@ def select_vms(client, params):
 
 
 # ----- batched snapshot reads ------------------------------------------------------
-def find_snapshots(client, vm_ids=None, names=None, name_prefixes=None, order_by=OLDEST_FIRST):
-    """VM snapshots matching every given filter, in as few queries as the value lists allow.
+def find_snapshots(client, vm_ids=None, names=None, name_prefixes=None, order_by=OLDEST_FIRST, scope=None):
+    """VM snapshots matching every given filter (and the where clause scope), in as few queries as the value lists allow.
 
     vm_ids is the only list that can grow with the batch; names and prefixes
     are one per VM at most, so they are chunked alongside it.
@@ -168,6 +186,7 @@ def find_snapshots(client, vm_ids=None, names=None, name_prefixes=None, order_by
             if vm_chunk == [] or name_chunk == []:
                 continue
             where = where_and(
+                scope,
                 {"vm": {"id_in": vm_chunk}} if vm_chunk is not None else None,
                 {"name_in": name_chunk} if name_chunk is not None else None,
                 prefix_clause,

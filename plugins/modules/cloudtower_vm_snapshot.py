@@ -61,12 +61,17 @@ options:
     default: present
   vm:
     description:
-      - Name or id of the VM. A name shared by several VMs is an error listing their ids.
+      - Name or id of the VM. A name shared by several VMs is an error listing their ids, with one exception
+        under O(state=present) - when exactly one of them already has the snapshot O(name), that snapshot is
+        reported (V(exists)), as a snapshot name is unique within a cluster.
+      - With O(state=present) the snapshots are read first, so a run that finds every snapshot sends one request
+        (plus the login when no token is given); the VMs are read only when a snapshot is missing.
       - Mutually exclusive with O(vms) and O(where).
     type: str
   vms:
     description:
-      - Names or ids of several VMs, resolved in one query. Each one must match exactly one VM.
+      - Names or ids of several VMs, resolved in one query. Each one must match exactly one VM (with the
+        exception described under O(vm)).
       - Not allowed with O(state=reverted).
     type: list
     elements: str
@@ -330,15 +335,17 @@ diff:
 import json
 
 from ansible_collections.smartx.cloudtower.plugins.module_utils.errors import ApiError, InputError, NotFoundError, describe_task, task_summary
-from ansible_collections.smartx.cloudtower.plugins.module_utils.lookups import VM, resolve_cluster_scope
+from ansible_collections.smartx.cloudtower.plugins.module_utils.lookups import VM, named_cluster, resolve_cluster_scope
 from ansible_collections.smartx.cloudtower.plugins.module_utils.module import CloudTowerModule, name_list
-from ansible_collections.smartx.cloudtower.plugins.module_utils.query import fetch_by_ids
+from ansible_collections.smartx.cloudtower.plugins.module_utils.query import fetch_by_ids, values_of
 from ansible_collections.smartx.cloudtower.plugins.module_utils.reconcile import Plan
 from ansible_collections.smartx.cloudtower.plugins.module_utils.retention import RetentionPolicy, format_timestamp, utc_now
 from ansible_collections.smartx.cloudtower.plugins.module_utils.snapshots import (
     choose_consistency,
     expand_name,
     find_snapshots,
+    name_before_resolving,
+    named_for_its_vm,
     refuse_colliding_names,
     refuse_names_held_by_other_vms,
     select_vms,
@@ -555,12 +562,59 @@ class Creation:
         self.result = None
 
 
-def plan_creations(client, params, vms):
+class SnapshotsReadFirst:
+    """The snapshots named as O(name) names them for the vm / vms values, read before the VMs themselves.
+
+    When each value already holds its snapshot, that one query settles the run: a no-change run costs one
+    request. Otherwise the VMs are resolved as always (an ambiguous or unknown name fails) and this read
+    stands in for the read of same-named snapshots that creating needs, so creating costs nothing more.
+    """
+
+    def __init__(self, template, values, names, snapshots):
+        self.template = template
+        self.values = values
+        self.names = set(names)
+        self.snapshots = snapshots
+
+    @classmethod
+    def read(cls, client, params):
+        """None when the VMs come from where, or when a name depends on what only the VM record tells."""
+        values = values_of(params, "vm", "vms")
+        names = [name_before_resolving(params["name"], value) for value in values]
+        if not values or None in names:
+            return None
+        snapshots = find_snapshots(client, names=names, scope=named_cluster(params.get("cluster")))
+        return cls(params["name"], values, names, snapshots)
+
+    def held_by(self, value):
+        """The snapshots of the VM that value identifies, else of the VMs it names, each named for its own VM."""
+        own = [s for s in self.snapshots if named_for_its_vm(self.template, s)]
+        return [s for s in own if vm_id_of(s) == value] or [s for s in own if s["vm"].get("name") == value]
+
+    def creations_if_all_exist(self):
+        """A Creation per value, each with its snapshot, when every value holds exactly one; else None."""
+        holdings = [self.held_by(value) for value in self.values]
+        if any(len(held) != 1 for held in holdings):
+            return None
+        snapshots = [held[0] for held in holdings]
+        if len({vm_id_of(s) for s in snapshots}) != len(snapshots):
+            return None
+        return [Creation(dict(s["vm"], cluster=s.get("cluster")), s["name"], s) for s in snapshots]
+
+    def covering(self, names):
+        """The snapshots read, when they are all the snapshots with these names; else None."""
+        return self.snapshots if set(names) <= self.names else None
+
+
+def plan_creations(client, params, vms, read_first=None):
     """A Creation per VM, after refusing names that would collide, before any request."""
     template = params["name"]
     planned = [(vm, expand_name(template, vm)) for vm in vms]
     refuse_colliding_names("name", template, planned)
-    same_named = find_snapshots(client, names=[name for _vm, name in planned])
+    names = [name for _vm, name in planned]
+    same_named = read_first.covering(names) if read_first else None
+    if same_named is None:
+        same_named = find_snapshots(client, names=names)
     refuse_names_held_by_other_vms("name", template, planned, same_named)
     own = {(vm_id_of(s), s["name"]): s for s in same_named}
     return [Creation(vm, name, own.get((vm["id"], name))) for vm, name in planned]
@@ -693,13 +747,23 @@ def record_creation_results(run, creations):
             run.snapshots.append(creation.result["snapshot"])
 
 
-def ensure_present(run, policy):
-    params = run.params
-    vms = select_vms(run.client, params)
+def plan_present(run):
+    """A Creation per selected VM: from the snapshots alone when they all exist, else from the resolved VMs."""
+    read_first = SnapshotsReadFirst.read(run.client, run.params)
+    creations = read_first.creations_if_all_exist() if read_first else None
+    if creations is not None:
+        return creations
+    vms = select_vms(run.client, run.params)
     if not vms:
         run.module.warn("The VM selection matched no VM: nothing to do")
         run.finish()
-    creations = plan_creations(run.client, params, vms)
+    return plan_creations(run.client, run.params, vms, read_first)
+
+
+def ensure_present(run, policy):
+    params = run.params
+    creations = plan_present(run)
+    vms = [creation.vm for creation in creations]
     to_create = apply_consistency(run.module, creations)
     pruning = Pruning(policy, params["retention_prefix"]) if policy else None
     owned = pruning.read_owned(run.client, vms) if pruning else {}

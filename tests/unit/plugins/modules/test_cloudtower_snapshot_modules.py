@@ -78,6 +78,63 @@ def test_a_batch_of_twenty_vms_is_one_create_request_and_idempotent(simulator, c
     assert not check_again["changed"] and mutations == []
 
 
+@pytest.mark.parametrize("options", [dict(vm="db-01"), dict(vm="db-01", cluster="cluster-a"), dict(vms=["db-01", "app-01"])])
+def test_a_no_change_run_reads_only_the_snapshots(sim, capsys, options):
+    name = "manual-before-upgrade" if "vm" in options else "n-{vm_name}"
+    if "vms" in options:
+        created, _sent, _mutations = run(snapshot_module, sim, capsys, name=name, **options)
+        assert [r["status"] for r in created["results"]] == ["created", "created"]
+        wait_idle(sim)
+    result, sent, mutations = run(snapshot_module, sim, capsys, name=name, **options)
+    assert not result["changed"] and mutations == [] and sent == ["login", "get-vm-snapshots"]
+    wanted = [options["vm"]] if "vm" in options else options["vms"]
+    assert [(r["vm"]["name"], r["status"]) for r in result["results"]] == [(vm, "exists") for vm in wanted]
+    vm_ids = [vm["id"] for vm in vms_named(sim, wanted)]
+    assert [r["vm"]["id"] for r in result["results"]] == vm_ids
+    # The full records, as when the VMs are read first: the manifest needs their disks.
+    assert all(s["vm_disks"] and s["local_id"] and s["cluster"]["id"] for s in result["snapshots"])
+
+
+def test_a_no_change_run_by_vm_id_reads_only_the_snapshots(sim, capsys):
+    db01 = vms_named(sim, ["db-01"])[0]
+    result, sent, _mutations = run(snapshot_module, sim, capsys, vm=db01["id"], name="manual-before-upgrade")
+    assert not result["changed"] and sent == ["login", "get-vm-snapshots"]
+    assert result["results"][0]["vm"] == {"id": db01["id"], "name": "db-01"}
+
+
+def test_a_snapshot_named_for_another_vm_is_not_taken_for_this_ones(sim, capsys):
+    # db-01 holds backup-20240501T010000; asked of web-01 in the same cluster, the name is refused as before.
+    result, sent, mutations = run(snapshot_module, sim, capsys, vm="web-01", name="backup-20240501T010000")
+    assert result["failed"] and mutations == [] and "db-01" in result["msg"]
+    assert sent == ["login", "get-vm-snapshots", "get-vms"]
+
+
+def test_creating_costs_no_more_reads_than_before(sim, capsys):
+    result, sent, _mutations = run(snapshot_module, sim, capsys, vms=["web-01", "db-01"], name="c-{vm_name}")
+    assert result["changed"] and sent[:4] == ["login", "get-vm-snapshots", "get-vms", "create-vm-snapshot"]
+
+
+def test_ids_with_a_vm_name_template_are_resolved_first(sim, capsys):
+    ids = [vm["id"] for vm in vms_named(sim, ["web-01", "db-01"])]
+    created, sent, _mutations = run(snapshot_module, sim, capsys, vms=ids, name="i-{vm_name}")
+    assert sent[:4] == ["login", "get-vms", "get-vm-snapshots", "create-vm-snapshot"]
+    wait_idle(sim)
+    again, sent, _mutations = run(snapshot_module, sim, capsys, vms=ids, name="i-{vm_name}")
+    assert not again["changed"] and sent == ["login", "get-vms", "get-vm-snapshots"]
+    assert [s["id"] for s in again["snapshots"]] == [s["id"] for s in created["snapshots"]]
+
+
+def test_an_ambiguous_vm_name_is_refused_unless_one_of_its_vms_holds_the_snapshot(sim, capsys):
+    # Two VMs are named web-dup; the first holds checkpoint. A snapshot name is unique within a cluster,
+    # so the one that holds it is the VM meant; any other name would need one of them picked, and fails.
+    holder = vms_named(sim, ["web-dup"])[0]
+    held, sent, _mutations = run(snapshot_module, sim, capsys, vm="web-dup", name="checkpoint")
+    assert not held["changed"] and held["results"][0]["status"] == "exists" and held["results"][0]["vm"]["id"] == holder["id"]
+    refused, sent, mutations = run(snapshot_module, sim, capsys, vm="web-dup", name="another")
+    assert refused["failed"] and mutations == [] and refused["error"]["type"] == "ambiguous"
+    assert sent == ["login", "get-vm-snapshots", "get-vms"]
+
+
 def test_one_failed_vm_does_not_hide_the_others(simulator, capsys):
     reset(simulator, faults={"task_failures": [{"vm_name": "web-02", "operations": ["create-vm-snapshot"],
                                                 "error_code": "SVT_SERVICE_NOT_CONNECTED", "error_message": "VMTools is not connected"}]})
