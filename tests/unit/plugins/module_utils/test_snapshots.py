@@ -18,6 +18,8 @@ from ansible_collections.smartx.cloudtower.plugins.module_utils.snapshots import
     join_disks_to_lun_snapshots,
     join_keys_to_lun_snapshots,
     lun_snapshot_keys,
+    name_before_resolving,
+    named_for_its_vm,
     refuse_colliding_names,
     refuse_names_held_by_other_vms,
     status_from_task,
@@ -31,6 +33,30 @@ CLUSTER_B = {"id": "cl-b", "name": "b"}
 
 def vm(vid, name, cluster=None, tools="RUNNING"):
     return {"id": vid, "name": name, "cluster": cluster or CLUSTER_A, "vm_tools_status": tools}
+
+
+AN_ID = "cmg6y13w6055h0958o1afczt5"
+
+
+@pytest.mark.parametrize("template, value, expected", [
+    ("nightly", "web-01", "nightly"),
+    ("nightly", AN_ID, "nightly"),
+    ("n-{vm_name}", "web-01", "n-web-01"),
+    ("n-{vm_name}", AN_ID, None),  # an id does not tell the VM's name
+    ("n-{vm_id}", AN_ID, "n-" + AN_ID),
+    ("n-{vm_id}", "web-01", None),  # nor a name its id
+    ("{vm_name}-{vm_id}", "web-01", None),
+])
+def test_the_name_a_value_gives_before_its_vm_is_read(template, value, expected):
+    assert name_before_resolving(template, value) == expected
+
+
+def test_a_snapshot_counts_only_under_the_name_its_own_vm_gives():
+    snapshot = {"name": "n-web-01", "vm": {"id": "v1", "name": "web-01"}}
+    assert named_for_its_vm("n-{vm_name}", snapshot)
+    assert not named_for_its_vm("n-{vm_id}", snapshot)
+    assert not named_for_its_vm("n-{vm_name}", dict(snapshot, vm={"id": "v2", "name": "web-02"}))
+    assert not named_for_its_vm("n-{vm_name}", dict(snapshot, vm=None))
 
 
 class QueryRecorder:
