@@ -571,10 +571,14 @@ class SnapshotsReadFirst:
     """
 
     def __init__(self, template, values, names, snapshots):
-        self.template = template
         self.values = values
         self.names = set(names)
         self.snapshots = snapshots
+        own = [s for s in snapshots if named_for_its_vm(template, s)]
+        self.own_by_vm_id = snapshots_by_vm(own)
+        self.own_by_vm_name = {}
+        for snapshot in own:
+            self.own_by_vm_name.setdefault(snapshot["vm"].get("name"), []).append(snapshot)
 
     @classmethod
     def read(cls, client, params):
@@ -588,8 +592,7 @@ class SnapshotsReadFirst:
 
     def held_by(self, value):
         """The snapshots of the VM that value identifies, else of the VMs it names, each named for its own VM."""
-        own = [s for s in self.snapshots if named_for_its_vm(self.template, s)]
-        return [s for s in own if vm_id_of(s) == value] or [s for s in own if s["vm"].get("name") == value]
+        return self.own_by_vm_id.get(value) or self.own_by_vm_name.get(value, [])
 
     def creations_if_all_exist(self):
         """A Creation per value, each with its snapshot, when every value holds exactly one; else None."""
@@ -979,7 +982,7 @@ def main():
 
 def subject_of(params):
     """'snapshot 'nightly-{vm_name}' of VMs web-01, db-01', for failure messages."""
-    vms = params.get("vms") or ([params["vm"]] if params.get("vm") else [])
+    vms = values_of(params, "vm", "vms")
     if vms:
         target = "%s %s" % ("VMs" if len(vms) > 1 else "VM", name_list(vms))
     else:
