@@ -59,6 +59,7 @@ class DemoBuilder:
         self.store = store
         self.version = version
         self.factory = EntityFactory(store)
+        self.factory.demo_content = True
         self.username = username
         self.clock = BASE_TIME
         self.clusters = []

@@ -23,6 +23,8 @@ class EntityFactory:
     def __init__(self, store):
         self.store = store
         self.ids = store.ids
+        # The demo builder turns this on: its volumes get recognisable content (see volumes_data.pattern_blocks).
+        self.demo_content = False
 
     # ----- infrastructure -------------------------------------------------------------------------------
 
@@ -146,6 +148,8 @@ class EntityFactory:
         for prefix in ("bps", "iops"):
             for suffix in ("", "_max", "_max_length", "_rd", "_rd_max", "_rd_max_length", "_wr", "_wr_max", "_wr_max_length"):
                 lun[prefix + suffix] = 0
+        # Only a description of the bytes: the file appears when something first reads or writes them.
+        lun["_content"] = ("pattern", lun["zbs_volume_id"]) if self.demo_content else ("zero",)
         self.store.insert("iscsi_luns", lun, now)
         volume = {
             "id": self.ids.cuid(now), "local_id": volume_local_id, "name": name, "size": size, "cluster": cluster_id,
@@ -166,7 +170,7 @@ class EntityFactory:
         for lun_snapshot in list(self.store.rows("iscsi_lun_snapshots")):
             if lun_snapshot.get("iscsi_lun") == lun_id:
                 self.store.update("iscsi_lun_snapshots", lun_snapshot["id"], {"iscsi_lun": None}, now)
-        self.store.delete("iscsi_luns", lun_id)
+        self.store.data.discard("iscsi_luns", self.store.delete("iscsi_luns", lun_id))
         self.store.delete("vm_volumes", volume["id"])
 
     # ----- VMs ------------------------------------------------------------------------------------------
@@ -336,7 +340,11 @@ class EntityFactory:
                 "id": self.ids.cuid(now), "local_id": self.ids.uuid(), "name": frozen["snapshot_local_id"],
                 "iscsi_lun": lun["id"] if lun else None, "iscsi_target": self.iscsi_target_of(cluster_id)["id"],
                 "unique_size": 0, "local_created_at": iso_timestamp(now), "entityAsyncStatus": None,
+                "_size": lun["assigned_size"] if lun else frozen["size"],
             }
+            # The disk's bytes are frozen now: later guest writes go to the LUN, not to this copy.
+            if lun:
+                self.store.data.copy_content("iscsi_luns", lun, "iscsi_lun_snapshots", lun_snapshot)
             self.store.insert("iscsi_lun_snapshots", lun_snapshot, now)
             snapshot["_lun_snapshots"].append(lun_snapshot["id"])
             if lun:
@@ -345,6 +353,7 @@ class EntityFactory:
     def destroy_snapshot(self, snapshot):
         for lun_snapshot_id in snapshot.get("_lun_snapshots", ()):
             lun_snapshot = self.store.delete("iscsi_lun_snapshots", lun_snapshot_id)
+            self.store.data.discard("iscsi_lun_snapshots", lun_snapshot)
             lun = self.store.get("iscsi_luns", lun_snapshot.get("iscsi_lun")) if lun_snapshot else None
             if lun is not None:
                 lun["snapshot_num"] = max(0, lun["snapshot_num"] - 1)

@@ -15,6 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 from . import api
+from .admin_dataplane import DATAPLANE_ADMIN_PREFIXES, DataPlaneAdmin
 from .errors import ApiError, invalid_input
 from .faults import FaultSpecError
 from .settings import SettingsError
@@ -229,6 +230,9 @@ class AdminRoutes:
 
     def dispatch(self, route, raw):
         method = self.handler.command
+        if route.startswith(DATAPLANE_ADMIN_PREFIXES):
+            DataPlaneAdmin(self.handler, self.simulator).dispatch(route, raw)
+            return
         routes = {
             ("POST", "reset"): self.reset, ("GET", "state"): self.state, ("GET", "requests"): self.requests,
             ("DELETE", "requests"): self.clear_requests, ("POST", "faults"): self.set_faults, ("GET", "faults"): self.faults,

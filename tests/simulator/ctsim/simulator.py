@@ -10,6 +10,7 @@ import threading
 import time
 
 from . import settings as settings_module
+from .dataplane import DataPlane
 from .demo import DemoBuilder
 from .entities import EntityFactory
 from .faults import Faults
@@ -30,12 +31,13 @@ PATCHABLE_KINDS = ("str", "dt", "num", "bool", "enum", "json", "list")
 class SimState:
     """Everything a reset replaces: version, data, tasks, faults and settings."""
 
-    def __init__(self, version, state_name, vms, seed, settings, username):
+    def __init__(self, version, state_name, vms, seed, settings, username, volume_data):
         self.version = version
         self.features = Features(version)
         self.seed = seed
         self.settings = settings
         self.store = Store(seed)
+        self.store.data = volume_data
         self.factory = EntityFactory(self.store)
         builder = DemoBuilder(self.store, username, version)
         builder.build(state_name, vms)
@@ -58,7 +60,7 @@ class Simulator:
 
     def __init__(self, username="admin", password=None, state="demo", vms=None, task_seconds=1.0,
                  api_version=DEFAULT_VERSION, seed=0, tls=False, cert=None, key=None, host="127.0.0.1", port=0,
-                 record=None, settings=None, faults=None):
+                 record=None, settings=None, faults=None, data_dir=None):
         if state not in STATES:
             raise ValueError("state must be one of %s" % ", ".join(STATES))
         if vms is not None and (not isinstance(vms, int) or vms < 0):
@@ -76,6 +78,7 @@ class Simulator:
         self.initial = {"state": state, "vms": vms, "api_version": normalise(api_version), "task_seconds": float(task_seconds),
                         "seed": seed, "settings": settings or {}, "faults": faults or {}}
         self.current_config = dict(self.initial)
+        self.dataplane = DataPlane(data_dir)
         self._state = None
         self._state_ready = threading.Event()
         self.server = None
@@ -98,6 +101,7 @@ class Simulator:
             self.server.shutdown()
             self.server.server_close()
             self.server = None
+        self.dataplane.close()
 
     def __enter__(self):
         return self.start()
@@ -121,7 +125,8 @@ class Simulator:
 
     def _build(self, config):
         settings = settings_module.merge(settings_module.defaults(config["task_seconds"]), config["settings"])
-        state = SimState(config["api_version"], config["state"], config["vms"], config["seed"], settings, self.username)
+        state = SimState(config["api_version"], config["state"], config["vms"], config["seed"], settings, self.username,
+                         self.dataplane.new_volume_data())
         if config["faults"]:
             state.set_faults(config["faults"], time.time())
         return state
@@ -143,16 +148,19 @@ class Simulator:
             raise ValueError("vms must be a non-negative integer")
         new_state = self._build(config)
         with self.lock:
-            self._state = new_state
+            old_state, self._state = self._state, new_state
             self._state_ready.set()
             self.current_config = config
             self.log.clear()
+            if old_state is not None:
+                self.dataplane.retire(old_state)
         return self.info()
 
     def info(self):
         state = self.state_now()
         return {"api_version": state.version, "state": self.current_config["state"], "seed": state.seed,
-                "url": self.url if self.server else None, "counts": state.store.counts(), "settings": state.settings}
+                "url": self.url if self.server else None, "counts": state.store.counts(), "settings": state.settings,
+                "dataplane": self.dataplane.info(state)}
 
     # ----- admin operations (also served under /__sim/) ---------------------------------------------------
 
@@ -215,3 +223,21 @@ class Simulator:
                 changes["_tools_installed"] = changes["vm_tools_status"] != "NOT_INSTALLED"
             state.store.update(resource, entity_id, changes, time.time())
             return state.serializer.serialize(declared.name, entity)
+
+    # ----- data plane (also served under /__sim/volumes/) ----------------------------------------------------
+
+    def write_volume(self, entity_id, body):
+        with self.lock:
+            state = self.state_now()
+            state.engine.advance(time.time())
+            return self.dataplane.write(state.store, entity_id, body)
+
+    def volume_digest(self, entity_id):
+        with self.lock:
+            state = self.state_now()
+            state.engine.advance(time.time())
+            return self.dataplane.digest(state.store, entity_id)
+
+    def read_volume(self, entity_id, offset, length):
+        with self.lock:
+            return self.dataplane.read(self.state_now().store, entity_id, offset, length)

@@ -78,6 +78,10 @@ class Store:
         self.indexes = {}
         self.indexes_of_table = {table: [] for table in self.tables}
         self.sequence = 0
+        # Bumped by every insert/update/delete, so observers (the iSCSI portal) can tell whether to look again.
+        self.changes = 0
+        # The bytes of LUNs and LUN snapshots (volumes_data.VolumeData), set by the simulator state.
+        self.data = None
         for resource in RESOURCES.values():
             for field in resource.fields:
                 if field.kind == "many" and field.inverse:
@@ -86,6 +90,7 @@ class Store:
 
     def insert(self, table, entity, now):
         self.sequence += 1
+        self.changes += 1
         entity["_seq"] = self.sequence
         entity["_updated"] = now
         self.tables[table][entity["id"]] = entity
@@ -96,6 +101,7 @@ class Store:
 
     def update(self, table, entity_id, changes, now):
         entity = self.tables[table][entity_id]
+        self.changes += 1
         for fk, index in self.indexes_of_table[table]:
             if fk in changes and changes[fk] != entity.get(fk):
                 self._unindex(index, entity.get(fk), entity_id)
@@ -109,6 +115,7 @@ class Store:
         entity = self.tables[table].pop(entity_id, None)
         if entity is None:
             return None
+        self.changes += 1
         for fk, index in self.indexes_of_table[table]:
             self._unindex(index, entity.get(fk), entity_id)
         return entity

@@ -1,0 +1,108 @@
+"""The simulator's data plane: where volume bytes live, and who serves them (iSCSI portal, export downloads).
+
+One DataPlane lives as long as the Simulator; each state (reset) gets its own directory under the data directory,
+removed when the state is replaced or the simulator stops. The API-only use never touches a file: volume content
+is materialised on first access (volumes_data.py), the portal exists only with --iscsi-portal.
+"""
+
+import atexit
+import base64
+import itertools
+import os
+import shutil
+import tempfile
+
+from .volumes_data import VolumeData
+
+# Admin API names for the tables whose rows have bytes.
+CONTENT_TABLES = ("iscsi_luns", "iscsi_lun_snapshots")
+MAX_ADMIN_WRITE = 64 * 1024 * 1024
+
+
+class DataPlane:
+    def __init__(self, data_dir=None):
+        self.owns_data_dir = data_dir is None
+        self.data_dir = os.path.abspath(data_dir) if data_dir else tempfile.mkdtemp(prefix="ctsim-data-")
+        os.makedirs(self.data_dir, exist_ok=True)
+        self._state_numbers = itertools.count(1)
+        self.portal = None
+        self.exports = None
+        atexit.register(self.close)
+
+    def new_state_root(self):
+        """A fresh directory name for a new state's files (created on first use)."""
+        return os.path.join(self.data_dir, "state-%d-%d" % (os.getpid(), next(self._state_numbers)))
+
+    def new_volume_data(self):
+        return VolumeData(self.new_state_root())
+
+    @staticmethod
+    def retire(state):
+        """A replaced state's files go (the portal has already been re-synced to the new state)."""
+        state.store.data.remove_all()
+
+    def close(self):
+        if self.portal is not None:
+            self.portal.stop()
+            self.portal = None
+        if self.owns_data_dir:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
+        else:
+            for name in os.listdir(self.data_dir) if os.path.isdir(self.data_dir) else ():
+                if name.startswith("state-%d-" % os.getpid()):
+                    shutil.rmtree(os.path.join(self.data_dir, name), ignore_errors=True)
+
+    # ----- volume content for the admin API -----------------------------------------------------------------
+
+    @staticmethod
+    def content_entity(store, entity_id):
+        """(table, row) holding the bytes named by a VM volume id, an iSCSI LUN id or a LUN snapshot id."""
+        volume = store.get("vm_volumes", entity_id)
+        if volume is not None:
+            return "iscsi_luns", store.get("iscsi_luns", volume["lun"])
+        for table in CONTENT_TABLES:
+            row = store.get(table, entity_id)
+            if row is not None:
+                return table, row
+        raise LookupError("no VM volume, iSCSI LUN or LUN snapshot with id %r" % entity_id)
+
+    def write(self, store, entity_id, body):
+        """Admin write: {"offset", "data": base64} or {"offset", "pattern": text, "length": n} (a guest writing)."""
+        table, row = self.content_entity(store, entity_id)
+        data = self._write_payload(body)
+        written = store.data.write(table, row, body["offset"], data)
+        store.changes += 1
+        return {"id": entity_id, "table": table, "offset": body["offset"], "written": written}
+
+    @staticmethod
+    def _write_payload(body):
+        if not isinstance(body, dict) or not isinstance(body.get("offset"), int) or isinstance(body.get("offset"), bool):
+            raise ValueError("write takes {\"offset\": int, \"data\": base64} or {\"offset\", \"pattern\", \"length\"}")
+        if "data" in body:
+            try:
+                data = base64.b64decode(body["data"], validate=True)
+            except (TypeError, ValueError) as error:
+                raise ValueError("data must be base64: %s" % error) from error
+        elif isinstance(body.get("pattern"), str) and body["pattern"] and isinstance(body.get("length"), int):
+            pattern = body["pattern"].encode("utf-8")
+            data = (pattern * (body["length"] // len(pattern) + 1))[:body["length"]]
+        else:
+            raise ValueError("write needs data (base64) or pattern (text) with length")
+        if len(data) > MAX_ADMIN_WRITE:
+            raise ValueError("one write is at most %d bytes" % MAX_ADMIN_WRITE)
+        return data
+
+    def digest(self, store, entity_id):
+        table, row = self.content_entity(store, entity_id)
+        return {"id": entity_id, "table": table, "size": store.data.size_of(table, row), "algorithm": "ctsim-sparse-sha256",
+                "digest": store.data.digest(table, row), "path": store.data.materialise(table, row)}
+
+    def read(self, store, entity_id, offset, length):
+        table, row = self.content_entity(store, entity_id)
+        data = store.data.read(table, row, offset, min(length, MAX_ADMIN_WRITE))
+        return {"id": entity_id, "table": table, "offset": offset, "length": len(data), "data": base64.b64encode(data).decode("ascii")}
+
+    def info(self, state):
+        return {"data_dir": self.data_dir, "state_dir": state.store.data.root,
+                "allocated_bytes": state.store.data.disk_usage(),
+                "iscsi_portal": self.portal.address if self.portal is not None else None}
