@@ -14,8 +14,11 @@ from __future__ import annotations
 
 import os
 import re
+import socket
+import ssl
 import time
 import traceback
+from urllib.parse import urlsplit
 
 try:
     import requests
@@ -43,6 +46,15 @@ API_CODE_PATTERN = re.compile(r"^[A-Z][A-Z0-9_]+$")
 HTML_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 HTML_TAG = re.compile(r"<[^>]+>")
 MASK = "********"
+# What OpenSSL says when the other end answers a TLS handshake in plain HTTP.
+NOT_TLS = ("wrong version number", "WRONG_VERSION_NUMBER", "record layer failure", "packet length too long", "unknown protocol",
+           "http request")
+# What a TLS server does with a plain-HTTP request: it hangs up without a reply.
+HUNG_UP = ("Remote end closed connection", "RemoteDisconnected", "Connection reset by peer", "ConnectionResetError",
+           "Connection aborted")
+# scheme://userinfo@rest: the user info (a user name, often with its password) is group 2, never shown.
+# Up to the LAST "@": a password may itself hold "@" or "/", and none of it may show in what is printed.
+USERINFO = re.compile(r"^([a-z][a-z0-9+.-]*://)(.*)@([^@]*)$", re.IGNORECASE | re.DOTALL)
 
 
 def is_read(operation):
@@ -120,6 +132,14 @@ class ConnectionSettings:
         if not host:
             raise InputError("cloudtower_host", host, "is required: set it or CLOUDTOWER_HOST to the CloudTower URL, e.g. https://cloudtower.example.com")
         text = str(host).strip().rstrip("/")
+        userinfo = USERINFO.match(text)
+        if userinfo:
+            # http://user:password@host would send the password nowhere useful (CloudTower takes no basic auth:
+            # a misleading 401 follows) and print it in every message that names the URL.
+            raise InputError("cloudtower_host", "%s%s@%s" % (userinfo.group(1), MASK, userinfo.group(3)),
+                             "must not contain a user name or password: give the URL alone, e.g. %s%s, and the credentials "
+                             "in cloudtower_username and cloudtower_password (or CLOUDTOWER_USERNAME and CLOUDTOWER_PASSWORD)"
+                             % (userinfo.group(1), userinfo.group(3)))
         match = re.match(r"^(https?)://[^/\s]+", text, re.IGNORECASE)
         if not match:
             raise InputError("cloudtower_host", host, "must be a URL starting with https:// (or http://), e.g. https://cloudtower.example.com")
@@ -228,6 +248,7 @@ class CloudTowerClient:
         backoff = Backoff(rng=self._rng)
         relogged_in = False
         attempts = 0
+        started = self._clock()
         while True:
             attempts += 1
             try:
@@ -235,7 +256,7 @@ class CloudTowerClient:
             except _NoResponse as failure:
                 if self._may_retry_transport(operation, failure) and self._pause(deadline, backoff):
                     continue
-                raise self._transport_error(operation, failure, attempts)
+                raise self._transport_error(operation, failure, attempts, self._clock() - started)
             if response.status_code < 400:
                 self._last_request_id = response.headers.get("x-tower-request-id")
                 return self._decode(operation, response)
@@ -251,6 +272,8 @@ class CloudTowerClient:
                 continue
             if is_safe_to_repeat(operation) and response.status_code in RETRYABLE_READ_STATUSES and self._pause(deadline, backoff):
                 continue
+            if operation == "login" and response.status_code < 500:
+                raise error.with_hint(self._login_refused_hint())
             raise error
 
     def _pause(self, deadline, backoff):
@@ -269,6 +292,11 @@ class CloudTowerClient:
             return "CloudTower refused a fresh token too: check the user's permissions"
         return ("CloudTower refused the token; give cloudtower_username and cloudtower_password "
                 "(or CLOUDTOWER_USERNAME and CLOUDTOWER_PASSWORD) so the module can log in again, or a valid cloudtower_token")
+
+    def _login_refused_hint(self):
+        return ("Check cloudtower_username (%s) and cloudtower_password (or CLOUDTOWER_USERNAME and CLOUDTOWER_PASSWORD), and "
+                "cloudtower_user_source (%s: LOCAL for a CloudTower user, LDAP for a directory user)"
+                % (self.settings.username, self.settings.user_source))
 
     def _can_log_in(self):
         return bool(self.settings.username and self.settings.password)
@@ -289,7 +317,15 @@ class CloudTowerClient:
             reached = not isinstance(exc, requests.exceptions.ConnectTimeout)
             raise _NoResponse("no reply within request_timeout=%ss" % self.settings.request_timeout, reached)
         except requests.exceptions.RequestException as exc:
-            raise _NoResponse(self.redact(str(exc)), may_have_reached_server=not _never_reached_server(exc))
+            text = self.redact(str(exc))
+            if self.settings.is_plain_http and any(marker in text for marker in HUNG_UP) and self._speaks_tls():
+                # Retrying would only wait out retry_timeout: the port speaks TLS, and the request could not be read.
+                raise _NoResponse("the server at %s speaks TLS and hung up on a plain-HTTP request: use https:// in "
+                                  "cloudtower_host (CLOUDTOWER_HOST), e.g. %s" % (self._host_port(), self.https_url()),
+                                  may_have_reached_server=False, tls=True)
+            if "Connection refused" in text or "Errno 111" in text:
+                text = "connection refused: nothing accepts connections on %s (a wrong host or port, or CloudTower down?)" % self._host_port()
+            raise _NoResponse(text, may_have_reached_server=not _never_reached_server(exc))
 
     def _decode(self, operation, response):
         if not response.content:
@@ -327,18 +363,55 @@ class CloudTowerClient:
             return body, body if API_CODE_PATTERN.match(body) else None, None
         return (str(body) if body is not None else response.reason), None, None
 
-    def _transport_error(self, operation, failure, attempts):
+    def _transport_error(self, operation, failure, attempts, elapsed=0.0):
         url = "%s%s/%s" % (self.settings.base_url, API_PREFIX, operation)
-        if failure.tls:
+        if failure.tls and "speak" in failure.reason:
+            message = "CloudTower API /%s: %s is the wrong scheme for the server: %s (not retried)" % (operation, url, failure.reason)
+        elif failure.tls:
             message = "TLS verification failed for %s: %s" % (url, failure.reason)
         else:
             message = "CloudTower API /%s: no response from %s: %s" % (operation, url, failure.reason)
             if failure.may_have_reached_server and not is_safe_to_repeat(operation):
                 message += " (the request may have reached CloudTower; it was not re-sent, to avoid doing it twice)"
-        return TransportError(message, endpoint=operation, reason=failure.reason, attempts=attempts)
+            elif attempts > 1:
+                message += " (sent %d times over %.0f s, retried with backoff within retry_timeout=%ss)" % (
+                    attempts, elapsed, self.settings.retry_timeout)
+            else:
+                message += " (not retried: retry_timeout=%ss)" % self.settings.retry_timeout
+        return TransportError(message, endpoint=operation, reason=failure.reason, attempts=attempts,
+                              may_have_reached_server=failure.may_have_reached_server and not failure.tls,
+                              retried_for=round(elapsed, 1))
+
+    def _host_port(self):
+        parts = urlsplit(self.settings.base_url)
+        return "%s:%s" % (parts.hostname, parts.port or (80 if parts.scheme.lower() == "http" else 443))
+
+    def https_url(self):
+        parts = urlsplit(self.settings.base_url)
+        return "https://%s%s" % (parts.netloc, parts.path)
+
+    def _speaks_tls(self):
+        """Whether cloudtower_host's port completes a TLS handshake (asked once, when a plain-HTTP request got no reply)."""
+        if getattr(self, "_tls_probe", None) is None:
+            parts = urlsplit(self.settings.base_url)
+            context = ssl.create_default_context()
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE  # only whether it speaks TLS at all; nothing is sent over it
+            try:
+                with socket.create_connection((parts.hostname, parts.port or 80), timeout=min(5.0, self.settings.request_timeout)) as raw:
+                    with context.wrap_socket(raw, server_hostname=parts.hostname):
+                        self._tls_probe = True
+            except (OSError, ValueError):
+                self._tls_probe = False
+        return self._tls_probe
 
     def _tls_reason(self, exc):
         text = self.redact(str(exc))
+        if any(marker in text for marker in NOT_TLS):
+            # Not a certificate problem at all: ca_path or validate_certs would not help.
+            return ("the server at %s does not speak TLS (it answered the handshake in plain HTTP): check the port in "
+                    "cloudtower_host, or use http:// if this CloudTower really serves plain HTTP (credentials then cross the "
+                    "network unencrypted)" % self._host_port())
         hint = ("Set ca_path (or CLOUDTOWER_CA_PATH) to the CA certificate that signed CloudTower's certificate, "
                 "or validate_certs: false to skip verification (not recommended)")
         if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:

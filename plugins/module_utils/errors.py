@@ -75,9 +75,11 @@ class TransportError(CloudTowerError):
 
     kind = "transport"
 
-    def __init__(self, message, endpoint=None, reason=None, attempts=None):
-        super().__init__(message, endpoint=endpoint, reason=reason, attempts=attempts)
+    def __init__(self, message, endpoint=None, reason=None, attempts=None, may_have_reached_server=None, retried_for=None):
+        super().__init__(message, endpoint=endpoint, reason=reason, attempts=attempts, retried_for=retried_for)
         self.endpoint = endpoint
+        # A mutation whose reply was lost may have been carried out: the caller may look for what it made.
+        self.may_have_reached_server = bool(may_have_reached_server)
 
 
 class ApiError(CloudTowerError):

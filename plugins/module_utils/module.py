@@ -16,10 +16,11 @@ from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_requ
 from ansible_collections.smartx.cloudtower.plugins.module_utils.client import (
     HAS_REQUESTS,
     REQUESTS_IMPORT_ERROR,
+    USERINFO,
     CloudTowerClient,
     ConnectionSettings,
 )
-from ansible_collections.smartx.cloudtower.plugins.module_utils.errors import CloudTowerError
+from ansible_collections.smartx.cloudtower.plugins.module_utils.errors import CloudTowerError, InputError
 from ansible_collections.smartx.cloudtower.plugins.module_utils.tasks import TaskWaiter
 
 
@@ -43,6 +44,13 @@ def name_list(values, limit=5):
     if len(values) <= limit:
         return ", ".join(values)
     return "%s and %d more" % (", ".join(values[:limit]), len(values) - limit)
+
+
+def check_wait_timeout(timeout):
+    """An InputError for a wait_timeout that is not a positive number of seconds, else None."""
+    if timeout is not None and timeout <= 0:
+        return InputError("wait_timeout", timeout, "must be a positive number of seconds")
+    return None
 
 
 def connection_argument_spec():
@@ -70,10 +78,36 @@ def wait_argument_spec():
     )
 
 
-class CloudTowerModule(AnsibleModule):
-    """AnsibleModule with the shared options, one client, and structured failures."""
+def is_blank(value):
+    """A string of nothing but white space (or nothing at all)."""
+    return isinstance(value, str) and not value.strip()
 
-    def __init__(self, argument_spec, waits=False, **kwargs):
+
+def refuse_blank(params, options):
+    """An InputError for the first of options given as a blank string, or as a list holding one; else None.
+
+    A blank name would create a VM named "" or look a resource up by "": refused before any request.
+    An option left out (None) is not blank.
+    """
+    for option in options:
+        value = params.get(option)
+        if is_blank(value):
+            return InputError(option, value, "must not be empty or blank")
+        if isinstance(value, list):
+            for position, element in enumerate(value):
+                if element is None or is_blank(element):
+                    return InputError(option, value, "element %d is empty or blank: every element must name something" % position)
+    return None
+
+
+class CloudTowerModule(AnsibleModule):
+    """AnsibleModule with the shared options, one client, and structured failures.
+
+    non_blank lists the module's options that name something (a VM, a cluster, a snapshot): a blank
+    string there is refused, naming the option, before the client is even built.
+    """
+
+    def __init__(self, argument_spec, waits=False, non_blank=(), **kwargs):
         spec = connection_argument_spec()
         if waits:
             spec.update(wait_argument_spec())
@@ -83,6 +117,20 @@ class CloudTowerModule(AnsibleModule):
             self.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
         self._client = None
         self._waiter = None
+        self._hide_url_credentials()
+        # Refusals that need no request: judged here, so no module can send a mutation before them.
+        problem = refuse_blank(self.params, non_blank)
+        if problem is None and waits:
+            problem = check_wait_timeout(self.params.get("wait_timeout"))
+        if problem is not None:
+            self.fail_json(msg=problem.message, **problem.to_result())
+
+    def _hide_url_credentials(self):
+        """User info in cloudtower_host (refused when the client is built) is masked in every result, invocation included."""
+        match = USERINFO.match(str(self.params.get("cloudtower_host") or "").strip())
+        password = match.group(2).partition(":")[2] if match else None
+        if password:
+            self.no_log_values.update((match.group(2), password))
 
     @property
     def client(self):
@@ -94,8 +142,6 @@ class CloudTowerModule(AnsibleModule):
     def waiter(self):
         if self._waiter is None:
             timeout = self.params.get("wait_timeout")
-            if timeout is not None and timeout <= 0:
-                self.fail_json(msg="Invalid value %r for option 'wait_timeout': must be a positive number of seconds" % timeout)
             self._waiter = TaskWaiter(self.client, timeout if timeout is not None else 600)
         return self._waiter
 

@@ -103,13 +103,14 @@ def busy(record):
     return bool(record and record.get("entityAsyncStatus"))
 
 
-def wait_until_idle(client, operation, ids, timeout, sleep=time.sleep, clock=time.monotonic):
+def wait_until_idle(client, operation, ids, timeout, sleep=time.sleep, clock=time.monotonic, raise_on_timeout=True):
     """{id: record} once none of the records is busy, all of them read in one query per round.
 
     CloudTower keeps a resource locked a little after its task ends; before 3.3
     a call on it then is accepted and its task fails (JOB_RESOURCE_IS_LOCKED),
     so the next step of a chain on the same resource must wait for this.
-    Records that no longer exist are simply absent from the result.
+    Records that no longer exist are simply absent from the result. With raise_on_timeout false, a record
+    still busy at the deadline is returned as last read instead of failing the wait.
     """
     deadline = Deadline(timeout, clock=clock)
     backoff = Backoff(initial=0.1, factor=1.5, cap=2.0, jitter=0.1)
@@ -125,6 +126,9 @@ def wait_until_idle(client, operation, ids, timeout, sleep=time.sleep, clock=tim
         if not still_busy:
             break
         if not sleep_within(deadline, backoff.next_delay(), sleep=sleep):
+            if not raise_on_timeout:
+                # The caller reports each record still busy (busy() tells which) as its own outcome.
+                break
             raise CloudTowerError(
                 "Timed out after %ss (wait_timeout) waiting for %d resource(s) to be idle: %s" % (
                     timeout, len(still_busy), "; ".join(describe_busy(r) for r in still_busy)),

@@ -20,6 +20,7 @@ from ansible_collections.smartx.cloudtower.plugins.module_utils.errors import (
     InputError,
     TaskFailedError,
     TaskTimeoutError,
+    TransportError,
     task_summary,
 )
 from ansible_collections.smartx.cloudtower.plugins.module_utils.query import paginate
@@ -304,12 +305,14 @@ class PlanRunner:
     task fails. So every step after the first waits for the VM to be idle, and so does the final read.
     """
 
-    def __init__(self, module, shutdown_timeout, sleep=time.sleep, clock=time.monotonic):
+    def __init__(self, module, shutdown_timeout, sleep=time.sleep, clock=time.monotonic, find_lost_creation=None):
         self.module = module
         self.shutdown_timeout = shutdown_timeout
         self.tasks = []
         self.vm_id = None
         self.final_vm = None
+        # find_lost_creation(step) -> the VM a create whose reply was lost made, or None (then the failure stands).
+        self.find_lost_creation = find_lost_creation
         self._sleep = sleep
         self._clock = clock
 
@@ -339,10 +342,27 @@ class PlanRunner:
         return wait_until_idle(self.module.client, "get-vms", [self.vm_id], timeout, sleep=self._sleep, clock=self._clock).get(self.vm_id)
 
     def _send(self, step):
-        step.replies = self.module.client.mutate(step.operation, step.body_for(self.vm_id))
+        try:
+            step.replies = self.module.client.mutate(step.operation, step.body_for(self.vm_id))
+        except TransportError as error:
+            found = None
+            if step.operation in CREATING_OPERATIONS and error.may_have_reached_server and self.find_lost_creation:
+                found = self.find_lost_creation(step)
+            if found is None:
+                raise
+            # CloudTower made the VM though its reply was lost: carry on with it (its task is not known, so the
+            # VM itself is waited for until idle).
+            step.replies = [{"task_id": None, "data": found}]
+            step.lost_reply = error.message
         step.task_ids = task_ids_of(step.replies)
         if step.operation in CREATING_OPERATIONS:
             self.vm_id = created_vm_id(step)
+
+    def send_and_wait(self, step):
+        """Send one step on the VM self.vm_id and wait for its tasks."""
+        self._send(step)
+        if step.task_ids:
+            self._wait(step.task_ids, step.summary)
 
     def _wait(self, task_ids, context):
         try:

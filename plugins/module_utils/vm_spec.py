@@ -139,8 +139,17 @@ def option_path(option, position, key):
     return "%s[%d].%s" % (option, position, key)
 
 
+def refuse_blank_entries(option, position, entry, keys):
+    """A blank name in an entry of disks or nics would be looked up as "": refused naming <option>[N].<key>."""
+    for key in keys:
+        value = entry.get(key)
+        if isinstance(value, str) and not value.strip():
+            raise InputError(option_path(option, position, key), value, "must not be empty or blank")
+
+
 def parse_disk(position, entry):
     """A DiskSpec from one disks entry; refuses contradictions naming disks[N].<key>."""
+    refuse_blank_entries("disks", position, entry, ("size", "volume", "name", "image"))
     kind = entry.get("type") or "disk"
     if kind == "cdrom":
         for key in ("size", "volume", "bus", "storage_policy", "name"):
@@ -186,6 +195,7 @@ class NicSpec:
 
 
 def parse_nic(position, entry):
+    refuse_blank_entries("nics", position, entry, ("vlan", "mac_address"))
     mac = entry.get("mac_address")
     if mac is not None and not MAC_PATTERN.match(mac):
         raise InputError(option_path("nics", position, "mac_address"), mac, "must be a MAC address such as 52:54:00:12:34:56")

@@ -230,6 +230,7 @@ def main():
     module = CloudTowerModule(
         argument_spec=spec,
         supports_check_mode=True,
+        non_blank=("vm_snapshot_ids", "vm", "vm_snapshot_name", "cluster", "names"),
         required_one_of=[("vm_snapshot_ids", "vm", "names")],
         mutually_exclusive=[("vm_snapshot_ids", "vm", "names")],
     )

@@ -400,6 +400,8 @@ from ansible_collections.smartx.cloudtower.plugins.module_utils.lookups import C
 from ansible_collections.smartx.cloudtower.plugins.module_utils.module import CloudTowerModule
 from ansible_collections.smartx.cloudtower.plugins.module_utils.query import fetch_by_ids, paginate, where_and
 from ansible_collections.smartx.cloudtower.plugins.module_utils.reconcile import Reconciler, predicted_after
+from ansible_collections.smartx.cloudtower.plugins.module_utils.retry import Backoff, Deadline, sleep_within
+from ansible_collections.smartx.cloudtower.plugins.module_utils.tasks import wait_until_idle
 from ansible_collections.smartx.cloudtower.plugins.module_utils.vm import (
     CREATION_STATUS,
     POWER_STATES,
@@ -467,7 +469,9 @@ class VmTask:
         self.state = self.params["state"]
         self.spec = VmSpec(self.params)
         self.plan = VmPlan()
-        self.runner = PlanRunner(module, self.params["shutdown_timeout"])
+        self.runner = PlanRunner(module, self.params["shutdown_timeout"], find_lost_creation=self.find_lost_creation)
+        self.home_cluster_id = None
+        self.adopted = None
         self.changes = {}
         self.drift = []
         self.predicted = None
@@ -548,6 +552,7 @@ class VmTask:
             if missing:
                 raise missing
         home = cluster or origin.get("cluster")
+        self.home_cluster_id = (home or {}).get("id")
         refs = resolve_references(self.client, spec, home)
         if spec.clone_from:
             operation, body = "clone-vm", clone_body(spec, refs, origin, cluster, status)
@@ -627,11 +632,87 @@ class VmTask:
             self.plan.add_power(named, start_data)
 
     # ----- running and reporting ---------------------------------------------------------------------
+    # ----- a lost create reply, and creators racing for one VM --------------------------------------------------------
+    def same_named(self):
+        """The live VMs of the cluster the new VM goes to that have its name, oldest (lowest id) first."""
+        where = {"name": self.spec.final_name, "in_recycle_bin": False}
+        if self.home_cluster_id:
+            where["cluster"] = {"id": self.home_cluster_id}
+        return sorted(paginate(self.client, "get-vms", where=where), key=lambda v: v["id"])
+
+    def find_lost_creation(self, _step):
+        """The VM a create whose reply was lost made, looked for within retry_timeout; None leaves the failure standing."""
+        deadline = Deadline(self.params.get("retry_timeout") or 0)
+        backoff = Backoff(initial=0.2, factor=1.5, cap=2.0, jitter=0.1)
+        try:
+            while True:
+                found = self.same_named()
+                if found:
+                    return found[0]
+                if not sleep_within(deadline, backoff.next_delay()):
+                    return None
+        except CloudTowerError:
+            return None
+
+    def settle_creation_race(self, created):
+        """After a create: one VM of the name must remain when others were created at the same time.
+
+        Several hosts creating the same VM at once (or a re-run right after a lost reply) each find it missing
+        and each create it. Every creator then looks for its namesakes in the cluster; once none is still being
+        created, the oldest (lowest id: CloudTower's ids grow with creation time) stays and every other creator
+        deletes the VM it made and adopts that one, as cloudtower_vm_snapshot settles a lost race.
+        """
+        ours = self.runner.vm_id
+        others = [vm["id"] for vm in self.same_named() if vm["id"] != ours]
+        if not others:
+            return created
+        timeout = self.params["wait_timeout"]
+        fresh = wait_until_idle(self.client, "get-vms", [ours] + others, timeout)
+        alive = sorted((vm for vm in fresh.values() if vm.get("name") == self.spec.final_name and not vm.get("in_recycle_bin")),
+                       key=lambda vm: vm["id"])
+        if not alive or alive[0]["id"] == ours:
+            return fresh.get(ours, created)
+        keeper = alive[0]
+        mine = fresh.get(ours)
+        if mine is not None:
+            self.discard_duplicate(mine, keeper)
+        self.adopted = keeper
+        return self.bring_adopted_to_state(keeper)
+
+    def discard_duplicate(self, mine, keeper):
+        where = {"where": {"id": mine["id"]}}
+        steps = []
+        if mine.get("status") != "STOPPED":
+            steps.append(self.plan.add("poweroff-vm", where, "Power off VM %s, a duplicate of VM %s created at the same time"
+                                       % (label(mine), label(keeper))))
+        steps.append(self.plan.add("delete-vm", where, "Delete VM %s, a duplicate of VM %s created at the same time (that one "
+                                   "is kept)" % (label(mine), label(keeper))))
+        self.runner.vm_id = mine["id"]
+        for step in steps:
+            self.runner.wait_until_idle()
+            self.runner.send_and_wait(step)
+
+    def bring_adopted_to_state(self, keeper):
+        """The adopted VM, with whatever the task asks of it that its creator did not do (a power state, say)."""
+        created_plan, created_changes = self.plan, self.changes
+        self.make_plan(keeper, None)
+        follow_up = self.plan
+        self.plan = created_plan
+        self.plan.steps.extend(follow_up.steps)
+        self.changes = dict(created_changes, **self.changes)
+        if follow_up:
+            return self.runner.run(follow_up, keeper)
+        self.runner.vm_id = keeper["id"]
+        return self.runner.wait_until_idle()
+
     def execute(self, vm):
         if self.module.check_mode or not self.plan:
             return vm
         try:
-            return self.runner.run(self.plan, vm)
+            after = self.runner.run(self.plan, vm)
+            if vm is None and self.state != "absent":
+                after = self.settle_creation_race(after)
+            return after
         except CloudTowerError as error:
             error = explain_refused_effect(error)
             sent = any(step.replies for step in self.plan.steps)
@@ -720,6 +801,7 @@ def main():
     module = CloudTowerModule(
         argument_spec=argument_spec(),
         waits=True,
+        non_blank=("id", "name", "new_name", "cluster", "host", "folder", "clone_from", "from_snapshot"),
         supports_check_mode=True,
         mutually_exclusive=[("id", "name"), ("clone_from", "from_snapshot")],
         required_one_of=[("id", "name")],

@@ -164,7 +164,8 @@ def main():
         status=dict(type="list", elements="str", choices=["RUNNING", "STOPPED", "SUSPENDED", "UNKNOWN", "DELETED"]),
     )
     spec.update(info_argument_spec())
-    module = CloudTowerModule(argument_spec=spec, supports_check_mode=True)
+    module = CloudTowerModule(argument_spec=spec, supports_check_mode=True,
+                              non_blank=("id", "ids", "name", "names", "name_contains", "name_starts_with", "cluster", "host"))
     module.run(list_vms)
 
 

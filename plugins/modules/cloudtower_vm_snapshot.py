@@ -599,6 +599,10 @@ class SnapshotsReadFirst:
         holdings = [self.held_by(value) for value in self.values]
         if any(len(held) != 1 for held in holdings):
             return None
+        if any(busy(held[0]) for held in holdings):
+            # One is still being created (or deleted) by an earlier run: not done yet, and should it vanish it is
+            # made again, which needs the VMs themselves.
+            return None
         snapshots = [held[0] for held in holdings]
         if len({vm_id_of(s) for s in snapshots}) != len(snapshots):
             return None
@@ -739,11 +743,41 @@ def settle_lost_races(run, creations, refusal, waited, ignore_ids=()):
     return remaining
 
 
+def settle_busy_existing(run, creations, must_wait=False):
+    """The snapshots found still CREATING (or DELETING), as a task of an earlier run leaves them, waited for.
+
+    Such a snapshot is not done: its task may still fail, and CloudTower then removes it. So it counts as
+    existing only once idle. One that vanishes meanwhile is made again (its creation is planned as missing);
+    one still busy after wait_timeout is reported timed_out. With wait: false it is reported pending, unchanged.
+    """
+    held = [c for c in creations if c.existing is not None and busy(c.existing)]
+    if not held:
+        return
+    if not (run.waits or must_wait):
+        for creation in held:
+            creation.result = vm_result(creation.vm, creation.name, "pending", False, snapshot=creation.existing)
+        return
+    timeout = run.module.waiter.timeout
+    fresh = wait_until_idle(run.client, "get-vm-snapshots", [c.existing["id"] for c in held], timeout, raise_on_timeout=False)
+    for creation in held:
+        snapshot = fresh.get(creation.existing["id"])
+        if snapshot is None:
+            creation.existing = None
+        elif busy(snapshot):
+            creation.result = vm_result(creation.vm, creation.name, "timed_out", False, snapshot=snapshot, error={
+                "code": None, "message": "snapshot %s (id %s) is still %s after wait_timeout=%ss: a task of an earlier run has not "
+                                         "finished" % (snapshot.get("name"), snapshot["id"], snapshot.get("entityAsyncStatus"), timeout)})
+        else:
+            creation.existing = snapshot
+
+
 def record_creation_results(run, creations):
     for creation in creations:
-        if creation.existing is not None:
+        if creation.result is not None:
+            pass
+        elif creation.existing is not None:
             creation.result = vm_result(creation.vm, creation.name, "exists", False, snapshot=creation.existing)
-        elif creation.result is None:
+        else:
             creation.result = vm_result(creation.vm, creation.name, "would_create", True, consistent_type=creation.consistent_type)
         run.results.append(creation.result)
         if creation.result["snapshot"]:
@@ -766,8 +800,9 @@ def plan_present(run):
 def ensure_present(run, policy):
     params = run.params
     creations = plan_present(run)
+    settle_busy_existing(run, creations, must_wait=policy is not None)
     vms = [creation.vm for creation in creations]
-    to_create = apply_consistency(run.module, creations)
+    to_create = apply_consistency(run.module, [c for c in creations if c.result is None])
     pruning = Pruning(policy, params["retention_prefix"]) if policy else None
     owned = pruning.read_owned(run.client, vms) if pruning else {}
     deletions_by_vm = {}
@@ -973,6 +1008,7 @@ def main():
     module = CloudTowerModule(
         argument_spec=argument_spec,
         waits=True,
+        non_blank=("vm", "vms", "cluster", "name", "id", "older_than", "retention_prefix"),
         supports_check_mode=True,
         mutually_exclusive=[("vm", "vms", "where"), ("name", "id")],
     )

@@ -160,7 +160,8 @@ def main():
         name_prefix=dict(type="str"),
     )
     spec.update(info_argument_spec())
-    module = CloudTowerModule(argument_spec=spec, supports_check_mode=True, mutually_exclusive=[("vm", "vms")])
+    module = CloudTowerModule(argument_spec=spec, supports_check_mode=True, mutually_exclusive=[("vm", "vms")],
+                              non_blank=("vm", "vms", "cluster", "id", "ids", "name", "names", "name_prefix"))
     module.run(run)
 
 

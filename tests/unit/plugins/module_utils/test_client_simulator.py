@@ -464,3 +464,48 @@ class TestSecretsStayInside:
         client = make_client(sim.url)
         token = client.token
         assert client.redact("pw=%s token=%s" % (PASSWORD, token)) == "pw=******** token=********"
+
+
+# ----- issue 19: first-use connection errors say what is wrong -----------------------------------------------------------
+class TestFirstUseConnectionErrors:
+    def test_https_to_a_plain_http_server_says_it_is_not_tls_not_to_set_ca_path(self, sim):
+        client = make_client(sim.url.replace("http://", "https://"), retry_timeout=5.0)
+        started = time.monotonic()
+        with pytest.raises(TransportError) as info:
+            client.call("get-clusters", {})
+        message = info.value.message
+        assert time.monotonic() - started < 2 and info.value.details["attempts"] == 1
+        assert "does not speak TLS" in message and "http://" in message
+        assert "ca_path" not in message and "validate_certs" not in message
+
+    def test_http_to_a_tls_port_fails_at_once_saying_to_use_https(self, tls_sim):
+        client = make_client(tls_sim.url.replace("https://", "http://"), retry_timeout=30.0)
+        started = time.monotonic()
+        with pytest.raises(TransportError) as info:
+            client.call("get-clusters", {})
+        assert time.monotonic() - started < 5, "waited out retry_timeout"
+        message = info.value.message
+        assert "speaks TLS" in message and tls_sim.url in message
+        assert "Remote end closed" not in message
+
+    def test_a_refused_connection_says_what_was_retried_how_long_and_how_often(self):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        client = make_client("http://127.0.0.1:%d" % port, retry_timeout=2.0)
+        with pytest.raises(TransportError) as info:
+            client.call("get-clusters", {})
+        message = info.value.message
+        attempts = info.value.details["attempts"]
+        assert attempts > 1 and "connection refused" in message and "127.0.0.1:%d" % port in message
+        assert "sent %d times over" % attempts in message and "retry_timeout=2.0s" in message
+
+    def test_a_refused_login_hints_at_username_password_and_user_source(self, sim):
+        client = make_client(sim.url, password="not-the-password", retry_timeout=1.0)
+        with pytest.raises(AuthenticationError) as info:
+            client.call("get-clusters", {})
+        message = info.value.message
+        assert "LOGIN_FAILED" in message
+        for word in ("cloudtower_username", "cloudtower_password", "cloudtower_user_source", "LDAP"):
+            assert word in message
+        assert_secret_free(message)
