@@ -337,10 +337,15 @@ def nearest_existing(path):
     return current
 
 
-def check_backup_dir(option, path):
-    """Refuse a backup directory that is a file, or that cannot be created or written to."""
-    if not path:
-        raise InputError(option, path, "must name a directory")
+def check_backup_dir(option, path, probe=False):
+    """Refuse a backup directory that is a file, or that cannot be created or written to.
+
+    Permission bits do not tell everything (root may write anywhere by them, yet not under /proc, nor on a
+    read-only mount): with probe, the directory is created and a file is written and removed in it, so the
+    refusal comes before the first snapshot rather than after it.
+    """
+    if not path or not str(path).strip():
+        raise InputError(option, path, "must name a directory (an empty value would mean the current directory)")
     absolute = os.path.abspath(path)
     existing = nearest_existing(absolute)
     if existing == absolute and not os.path.isdir(absolute):
@@ -349,7 +354,32 @@ def check_backup_dir(option, path):
         raise InputError(option, path, "cannot be created: %s is not a directory" % existing)
     if not os.access(existing, os.W_OK | os.X_OK):
         raise InputError(option, path, "is not writable: no write permission on %s" % existing)
+    if probe:
+        probe_directory(option, path, absolute, existing)
     return absolute
+
+
+def probe_directory(option, path, absolute, existing):
+    """Create absolute, write and remove a file in it, then remove the directories made for this: nothing stays."""
+    made = []
+    parent = absolute
+    while parent != existing:
+        made.append(parent)
+        parent = os.path.dirname(parent)
+    try:
+        for directory in reversed(made):
+            os.mkdir(directory)
+        handle, probe_path = tempfile.mkstemp(prefix=".write-probe-", dir=absolute)
+        os.close(handle)
+        os.unlink(probe_path)
+    except OSError as error:
+        raise InputError(option, path, "cannot be written to: %s" % (error.strerror or error))
+    finally:
+        for directory in made:
+            try:
+                os.rmdir(directory)
+            except OSError:
+                pass
 
 
 def parse_command(option, command, find_program):

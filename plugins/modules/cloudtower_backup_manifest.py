@@ -326,6 +326,7 @@ from ansible_collections.smartx.cloudtower.plugins.module_utils.manifest import 
     utc_timestamp,
     write_atomically,
 )
+from ansible_collections.smartx.cloudtower.plugins.module_utils.movers import MoverGuard, MoverLock
 
 PENDING = {"status": "pending"}
 
@@ -335,7 +336,9 @@ class Options:
 
     def __init__(self, module):
         params = module.params
-        self.backup_dir = check_backup_dir("backup_dir", params["backup_dir"])
+        # Really written to (outside check mode) when this is the check before any snapshot (no snapshot_results).
+        self.backup_dir = check_backup_dir("backup_dir", params["backup_dir"],
+                                           probe=not module.check_mode and not params.get("snapshot_results"))
         self.mode = parse_mode("manifest_mode", params["manifest_mode"])
         self.argv = parse_command("data_mover_command", params.get("data_mover_command"), module.get_bin_path)
         if params["data_mover_parallel"] < 1:
@@ -396,7 +399,7 @@ class ManifestRun:
         try:
             write_atomically(backup.manifest_path, render(backup.manifest), self.options.mode)
         except OSError as error:
-            backup.fail("manifest", "could not write %s: %s" % (backup.manifest_path, error))
+            backup.fail("manifest", "could not write %s under backup_dir %s: %s" % (backup.manifest_path, self.options.backup_dir, error))
             return "not_written"
         return status
 
@@ -408,8 +411,15 @@ class ManifestRun:
             return
         for name in CREDENTIAL_ENVIRONMENT:
             os.environ.pop(name, None)
-        run_jobs(jobs, self.run_command, self.options.argv, self.options.parallel, self.options.timeout,
-                 self.options.host, self.options.backup_dir)
+        jobs = self.lock_vm_directories(jobs)
+        try:
+            # The movers end with the play: signals to the module and the death of ansible-playbook stop them.
+            with MoverGuard() as self.guard:
+                run_jobs(jobs, self.run_command, self.options.argv, self.options.parallel, self.options.timeout,
+                         self.options.host, self.options.backup_dir)
+        finally:
+            for lock in self.locks.values():
+                lock.release()
         for backup in {id(job.backup): job.backup for job in jobs}.values():
             own = self.jobs_of(backup)
             for job in own:
@@ -420,9 +430,31 @@ class ManifestRun:
             if failed:
                 backup.fail("data_mover", data_mover_failure_message(failed))
 
+    def lock_vm_directories(self, jobs):
+        """The jobs of the VMs whose directory no mover of an earlier run still holds; those VMs fail instead.
+
+        A mover of a killed run that is somehow still alive holds its VM's lock (it inherited it): its
+        half-written output is no result, and a second copy must not start beside it.
+        """
+        self.locks = {}
+        for backup in {id(job.backup): job.backup for job in jobs}.values():
+            lock = MoverLock(os.path.dirname(backup.manifest_path))
+            if lock.acquire():
+                self.locks[backup.manifest_path] = lock
+            else:
+                backup.fail("data_mover", "a data mover of an earlier run still runs for this VM (it holds %s); its output is not a "
+                                          "result, and no second one is started: stop it, or let it finish, and run the backup "
+                                          "again" % lock.path)
+        kept = [job for job in jobs if job.backup.manifest_path in self.locks]
+        for job in jobs:
+            if job not in kept:
+                job.outcome = {"status": "failed", "rc": None, "stdout": "", "stderr": job.backup.failure["message"],
+                               "started_at": None, "finished_at": None, "duration": None}
+        return kept
+
     def run_command(self, argv, environment, on_start):
-        return self.module.run_command(argv, environ_update=environment, before_communicate_callback=on_start,
-                                       expand_user_and_vars=False, handle_exceptions=False)
+        lock = self.locks.get(environment.get("CLOUDTOWER_MANIFEST"))
+        return self.guard.run(argv, environment, on_start, pass_fds=[lock.fd] if lock else [])
 
     # ----- the result -----------------------------------------------------------------------------------------
     def data_mover_state(self, backup):

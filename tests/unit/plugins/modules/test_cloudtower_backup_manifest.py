@@ -226,3 +226,48 @@ def test_preflight_without_results_checks_and_writes_nothing(tmp_path, capsys):
     result = write_manifests(capsys, backup_dir=str(tmp_path / "new"), data_mover_command=sys.executable)
     assert not result["changed"] and result["manifests"] == [] and result["summary"]["vms"] == 0
     assert not os.path.exists(str(tmp_path / "new"))
+
+
+# ----- issue 19: a manifest directory that cannot be written is refused before any snapshot ------------------------------
+@pytest.mark.parametrize("backup_dir", ["/proc/ct-backups", "/proc/self/ct-backups/nested"])
+def test_a_directory_that_permission_bits_allow_but_cannot_be_written_is_refused_by_the_check(capsys, backup_dir):
+    result = write_manifests(capsys, backup_dir=backup_dir)
+    assert result.get("failed") and result["error"]["option"] == "backup_dir", result
+    assert backup_dir in result["msg"] and ("cannot be written" in result["msg"] or "not writable" in result["msg"])
+
+
+@pytest.mark.parametrize("backup_dir", ["", "   "])
+def test_an_empty_directory_is_refused_not_taken_for_the_current_one(capsys, tmp_path, monkeypatch, backup_dir):
+    monkeypatch.chdir(tmp_path)
+    result = write_manifests(capsys, backup_dir=backup_dir)
+    assert result.get("failed") and result["error"]["option"] == "backup_dir", result
+    assert os.listdir(tmp_path) == []
+
+
+def test_the_check_writes_in_an_existing_directory_and_leaves_nothing_in_it(capsys, tmp_path):
+    result = write_manifests(capsys, backup_dir=str(tmp_path))
+    assert not result.get("failed"), result.get("msg")
+    assert os.listdir(tmp_path) == []
+
+
+def test_check_mode_creates_nothing(capsys, tmp_path):
+    target = tmp_path / "backups"
+    result = write_manifests(capsys, check_mode=True, backup_dir=str(target))
+    assert not result.get("failed") and not target.exists()
+
+
+def test_a_manifest_that_cannot_be_written_names_backup_dir(simulator, capsys, outputs, tmp_path):
+    vms, results, luns = outputs
+    target = tmp_path / "manifests"
+    target.mkdir()
+    # A VM's directory is taken by a file: its manifest cannot be written.
+    created = next(r for r in results if r["status"] == "created")
+    vm = next(v for v in vms if v["id"] == created["vm"]["id"])
+    blocker = manifest_module.manifest_path(str(target), vm, created["name"])
+    os.makedirs(os.path.dirname(os.path.dirname(blocker)), exist_ok=True)
+    with open(os.path.dirname(blocker), "w") as handle:
+        handle.write("in the way\n")
+    result = write_manifests(capsys, backup_dir=str(target), cloudtower_host=simulator.url, vms=vms, snapshot_results=results,
+                             lun_snapshots=luns, fail_on_error=False)
+    failures = [f for f in result["failed_vms"] if f["stage"] == "manifest"]
+    assert failures and ("under backup_dir %s" % target) in failures[0]["message"]
