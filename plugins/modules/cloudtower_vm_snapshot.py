@@ -110,6 +110,17 @@ options:
         with a warning naming them, instead of failing before any change.
     type: bool
     default: false
+  name_collision:
+    description:
+      - What to do, with O(state=present), when O(name) gives two selected VMs of one cluster the same snapshot name
+        (VM names are not unique, and C({vm_name}) then repeats), or a name another VM's snapshot already has in
+        the cluster. CloudTower wants snapshot names unique within a cluster.
+      - V(fail) refuses the task before any change, naming the VMs.
+      - V(append_vm_id) appends C(-<vm id>) to those names only, so every selected VM is snapshotted; the other names
+        stay as O(name) gives them, and the same VMs get the same names on every run.
+    type: str
+    choices: [fail, append_vm_id]
+    default: fail
   keep_last:
     description:
       - Keep only the newest O(keep_last) snapshots of each selected VM whose names start with O(retention_prefix);
@@ -342,6 +353,7 @@ from ansible_collections.smartx.cloudtower.plugins.module_utils.reconcile import
 from ansible_collections.smartx.cloudtower.plugins.module_utils.retention import RetentionPolicy, format_timestamp, utc_now
 from ansible_collections.smartx.cloudtower.plugins.module_utils.snapshots import (
     choose_consistency,
+    cluster_id_of,
     expand_name,
     find_snapshots,
     name_before_resolving,
@@ -614,17 +626,49 @@ class SnapshotsReadFirst:
 
 
 def plan_creations(client, params, vms, read_first=None):
-    """A Creation per VM, after refusing names that would collide, before any request."""
+    """A Creation per VM, after refusing (or, with name_collision=append_vm_id, resolving) names that would collide."""
     template = params["name"]
     planned = [(vm, expand_name(template, vm)) for vm in vms]
+    disambiguate = params.get("name_collision") == "append_vm_id"
+    if disambiguate:
+        planned = append_vm_id_where_colliding(planned)
     refuse_colliding_names("name", template, planned)
     names = [name for _vm, name in planned]
     same_named = read_first.covering(names) if read_first else None
     if same_named is None:
         same_named = find_snapshots(client, names=names)
+    if disambiguate and held_by_other_vms(planned, same_named):
+        planned = append_vm_id_where_colliding(planned, held_by_other_vms(planned, same_named))
+        names = [name for _vm, name in planned]
+        same_named = find_snapshots(client, names=names)
     refuse_names_held_by_other_vms("name", template, planned, same_named)
     own = {(vm_id_of(s), s["name"]): s for s in same_named}
     return [Creation(vm, name, own.get((vm["id"], name))) for vm, name in planned]
+
+
+def append_vm_id_where_colliding(planned, also=()):
+    """[(vm, name)] with "-<vm id>" appended to the names two VMs of one cluster would share (and to those in also).
+
+    VM names are not unique in CloudTower (clones make same-named pairs every day), so a {vm_name} template can
+    give two VMs of one cluster one snapshot name. Only the colliding names change, and the same VMs always get the
+    same names, so a re-run finds the snapshots it took.
+    """
+    count = {}
+    for vm, name in planned:
+        key = (cluster_id_of(vm), name)
+        count[key] = count.get(key, 0) + 1
+    return [(vm, "%s-%s" % (name, vm["id"]) if count[(cluster_id_of(vm), name)] > 1 or vm["id"] in also else name)
+            for vm, name in planned]
+
+
+def held_by_other_vms(planned, existing):
+    """The ids of the VMs whose planned name another VM's snapshot already has in the same cluster."""
+    held = set()
+    for vm, name in planned:
+        for snapshot in existing:
+            if snapshot.get("name") == name and cluster_id_of(snapshot) == cluster_id_of(vm) and vm_id_of(snapshot) != vm["id"]:
+                held.add(vm["id"])
+    return held
 
 
 def apply_consistency(module, creations):
@@ -999,6 +1043,7 @@ def main():
         id=dict(type="str"),
         consistent_type=dict(type="str", choices=["crash", "file_system"], default="crash"),
         fallback_to_crash_consistent=dict(type="bool", default=False),
+        name_collision=dict(type="str", choices=["fail", "append_vm_id"], default="fail"),
         keep_last=dict(type="int"),
         older_than=dict(type="str"),
         retention_prefix=dict(type="str"),

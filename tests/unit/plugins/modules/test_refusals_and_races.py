@@ -218,3 +218,23 @@ def test_a_rerun_right_after_a_lost_reply_makes_no_second_vm(sim, capsys, monkey
     survivors = vms_called(sim, "race-vm")
     assert len(survivors) == 1 and second.result["vm"]["id"] == survivors[0]["id"] == first.result["vm"]["id"]
     assert second.result["changed"]
+
+
+# ----- item 8: same-named VMs in one batch ------------------------------------------------------------------------
+def test_same_named_vms_get_their_id_appended_only_where_names_collide_and_keep_it(sim, capsys):
+    options = dict(where={"name_in": ["web-dup", "db-01"]}, name="b-{vm_name}-T1", name_collision="append_vm_id")
+    dups = sorted(vm["id"] for vm in sim.state("vms")["vms"] if vm["name"] == "web-dup")
+    first = run_module(snapshot_module, sim, capsys, **options)
+    assert not first.result.get("failed"), first.result["msg"]
+    names = sorted(r["name"] for r in first.result["results"])
+    assert names == sorted(["b-db-01-T1"] + ["b-web-dup-T1-%s" % vm_id for vm_id in dups])
+    assert first.sent == ["create-vm-snapshot"]
+
+    again = run_module(snapshot_module, sim, capsys, **options)
+    assert not again.result["changed"] and again.sent == []
+    assert sorted(r["name"] for r in again.result["results"]) == names
+
+
+def test_same_named_vms_are_still_refused_by_default_before_any_request(sim, capsys):
+    done = run_module(snapshot_module, sim, capsys, where={"name": "web-dup"}, name="b-{vm_name}-T1")
+    refused(done, "name", "web-dup")
