@@ -4,13 +4,38 @@ from . import query
 from .auth import unauthorized
 from .errors import ApiError, invalid_input
 from .schema import RESOURCES
-from .settings import MUTATING_ENDPOINTS
+from .settings import ACTION_ENDPOINTS, MUTATING_ENDPOINTS
+from .versions import versions_matching
 
 # get-<table with dashes> lists a resource; get-...-connection counts it.
 QUERY_ENDPOINTS = {"get-" + resource.table.replace("_", "-"): resource.name for resource in RESOURCES.values()}
 CONNECTION_ENDPOINTS = {endpoint + "-connection": name for endpoint, name in QUERY_ENDPOINTS.items()}
-ENDPOINTS = frozenset(["login"]) | frozenset(QUERY_ENDPOINTS) | frozenset(CONNECTION_ENDPOINTS) | frozenset(MUTATING_ENDPOINTS)
+ENDPOINTS = frozenset(["login"]) | frozenset(QUERY_ENDPOINTS) | frozenset(CONNECTION_ENDPOINTS) | frozenset(MUTATING_ENDPOINTS) \
+    | frozenset(ACTION_ENDPOINTS)
 CONTENT_LANGUAGES = ("en-US", "zh-CN")
+# Operations that appeared after 1.8; elsewhere they answer like any unknown path (404).
+ENDPOINT_VERSIONS = {
+    "export-vm-volume": ">=4.6", "export-vm": ">=4.6", "import-vm-volume": ">=4.6", "upload-elf-file": ">=4.6",
+    "get-export-file-download-links": ">=4.6",
+}
+
+
+def _resource_versions(endpoint):
+    name = QUERY_ENDPOINTS.get(endpoint) or CONNECTION_ENDPOINTS.get(endpoint)
+    return RESOURCES[name].versions if name else None
+
+
+ENDPOINTS_BY_VERSION = {
+    version: frozenset(endpoint for endpoint in ENDPOINTS
+                       if version in versions_matching(ENDPOINT_VERSIONS.get(endpoint))
+                       and version in (_resource_versions(endpoint) or (version,)))
+    for version in versions_matching(None)
+}
+
+
+def serves(endpoint, version):
+    """Whether the version has this operation (else the request is an unknown path)."""
+    return endpoint in ENDPOINTS_BY_VERSION[version]
 
 
 def is_mutating(endpoint):

@@ -13,6 +13,26 @@ VOLUME_PATH = "/usr/share/smartx/volumes/%s"
 IMAGE_PATH = "/usr/share/smartx/images/%s"
 
 
+TARGET_SETTING_KEYS = ("ip_whitelist", "iqn_whitelist", "chap_enabled", "chap_name", "chap_secret", "description")
+QOS_KEYS = tuple(prefix + suffix for prefix in ("bps", "iops")
+                 for suffix in ("", "_max", "_max_length", "_rd", "_rd_max", "_rd_max_length", "_wr", "_wr_max", "_wr_max_length"))
+BYTE_UNITS = {"B": 1, "KB": 1024, "MB": 1024 ** 2, "GB": 1024 ** 3, "TB": 1024 ** 4, "PB": 1024 ** 5}
+BPS_UNITS = {"Bps": 1, "KBps": 1024, "MBps": 1024 ** 2, "GBps": 1024 ** 3, "TBps": 1024 ** 4}
+
+
+def target_settings(params):
+    """The access and QoS fields an iSCSI target takes from create/update params (units applied)."""
+    settings = {key: params[key] for key in TARGET_SETTING_KEYS if params.get(key) is not None}
+    if params.get("initiator_chaps") is not None:
+        settings["initiator_chaps"] = [{"initiator_iqn": chap["initiator_iqn"], "chap_name": chap["chap_name"],
+                                        "chap_secret": chap["chap_secret"]} for chap in params["initiator_chaps"]]
+    for key in QOS_KEYS:
+        if params.get(key) is not None:
+            unit = params.get(key + "_unit") if key.startswith("bps") else None
+            settings[key] = int(params[key] * BPS_UNITS[unit or "Bps"])
+    return settings
+
+
 def device_name(bus, position):
     return BUS_DEVICE_PREFIX.get(bus, "vd") + "abcdefghijklmnopqrstuvwxyz"[position % 26]
 
@@ -59,6 +79,19 @@ class EntityFactory:
             "chap_enabled": False, "external_use": False, "internal": True, "replica_num": 2, "stripe_num": 8,
             "stripe_size": 256 * 1024, "thin_provision": True, "initiator_chaps": [],
         }
+        return self.store.insert("iscsi_targets", target, now)
+
+    def external_iscsi_target(self, now, cluster, params):
+        """A target made through create-iscsi-target (for initiators outside the cluster, e.g. a backup host)."""
+        target = {
+            "id": self.ids.cuid(now), "local_id": self.ids.uuid(), "name": params["name"], "cluster": cluster["id"],
+            "description": params.get("description") or "", "iqn_name": "iqn.2016-02.com.smartx:system:" + params["name"],
+            "ip_whitelist": "*/*", "iqn_whitelist": "*/*", "chap_enabled": False, "chap_name": None, "chap_secret": None,
+            "initiator_chaps": [], "external_use": True, "internal": False, "replica_num": params["replica_num"],
+            "stripe_num": params["stripe_num"], "stripe_size": params["stripe_size"], "thin_provision": params["thin_provision"],
+            "entityAsyncStatus": "CREATING",
+        }
+        target.update(target_settings(params))
         return self.store.insert("iscsi_targets", target, now)
 
     def _vds(self, now, cluster):
@@ -138,19 +171,7 @@ class EntityFactory:
         """A VM volume and the iSCSI LUN behind it."""
         target = self.iscsi_target_of(cluster_id)
         volume_local_id = local_id or self.ids.uuid()
-        lun = {
-            "id": self.ids.cuid(now), "local_id": self.ids.uuid(), "name": volume_local_id, "iscsi_target": target["id"],
-            "lun_id": self._next_lun_number(target), "assigned_size": size, "shared_size": 0, "unique_size": 0,
-            "replica_num": 3 if policy.startswith("REPLICA_3") else 2, "thin_provision": "THIN" in policy,
-            "stripe_num": 8, "stripe_size": 256 * 1024, "snapshot_num": 0, "allowed_initiators": "*/*",
-            "zbs_volume_id": self.ids.uuid(), "local_created_at": iso_timestamp(now), "io_size": 0,
-        }
-        for prefix in ("bps", "iops"):
-            for suffix in ("", "_max", "_max_length", "_rd", "_rd_max", "_rd_max_length", "_wr", "_wr_max", "_wr_max_length"):
-                lun[prefix + suffix] = 0
-        # Only a description of the bytes: the file appears when something first reads or writes them.
-        lun["_content"] = ("pattern", lun["zbs_volume_id"]) if self.demo_content else ("zero",)
-        self.store.insert("iscsi_luns", lun, now)
+        lun = self.lun(now, target, volume_local_id, size, 3 if policy.startswith("REPLICA_3") else 2, "THIN" in policy)
         volume = {
             "id": self.ids.cuid(now), "local_id": volume_local_id, "name": name, "size": size, "cluster": cluster_id,
             "elf_storage_policy": policy, "path": VOLUME_PATH % volume_local_id, "lun": lun["id"], "mounting": False,
@@ -159,8 +180,25 @@ class EntityFactory:
         }
         return self.store.insert("vm_volumes", volume, now)
 
+    def lun(self, now, target, name, size, replica_num=2, thin_provision=True, lun_number=None):
+        """An iSCSI LUN in a target (a VM volume's, or one made through the iSCSI API)."""
+        lun = {
+            "id": self.ids.cuid(now), "local_id": self.ids.uuid(), "name": name, "iscsi_target": target["id"],
+            "lun_id": lun_number or self._next_lun_number(target), "assigned_size": size, "shared_size": 0, "unique_size": 0,
+            "replica_num": replica_num, "thin_provision": thin_provision,
+            "stripe_num": 8, "stripe_size": 256 * 1024, "snapshot_num": 0, "allowed_initiators": "*/*",
+            "zbs_volume_id": self.ids.uuid(), "local_created_at": iso_timestamp(now), "io_size": 0,
+        }
+        for prefix in ("bps", "iops"):
+            for suffix in ("", "_max", "_max_length", "_rd", "_rd_max", "_rd_max_length", "_wr", "_wr_max", "_wr_max_length"):
+                lun[prefix + suffix] = 0
+        # Only a description of the bytes: the file appears when something first reads or writes them.
+        lun["_content"] = ("pattern", lun["zbs_volume_id"]) if self.demo_content else ("zero",)
+        return self.store.insert("iscsi_luns", lun, now)
+
     @staticmethod
     def _next_lun_number(target):
+        # LUN numbers are never reused within a target, like ZBS (LUN 0 is the target's controller).
         target["_luns"] = target.get("_luns", 0) + 1
         return target["_luns"]
 

@@ -10,6 +10,7 @@ from . import query
 from .errors import bad_request, resource_locked
 from .params import BodyValidator
 from .schema import RESOURCES
+from .storage_operations import StorageMutations
 from .store import iso_timestamp
 from .tasks import TaskFailure, TaskPlan
 
@@ -44,6 +45,7 @@ class Mutations:
         }
         for endpoint in POWER_OPERATIONS:
             self.handlers[endpoint] = self._power_handler(endpoint)
+        self.handlers.update(StorageMutations(self).handlers)
 
     def run(self, endpoint, body, now, user_id):
         BodyValidator(self.state.version).validate(endpoint, body)

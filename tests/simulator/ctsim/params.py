@@ -48,6 +48,30 @@ DISK_LIMITS = """
     max_bandwidth_unit    enum:BPSUnit               >=4.6
 """
 
+# QoS limits of iSCSI targets and LUNs: doubles in 1.8, int64 after; units from 4.6.
+QOS_LIMITS = "".join("""
+    %s  num:fii""" % name for name in (
+    "iops", "iops_rd", "iops_wr", "iops_max", "iops_max_length", "iops_rd_max", "iops_rd_max_length", "iops_wr_max",
+    "iops_wr_max_length", "bps", "bps_rd", "bps_wr", "bps_max", "bps_max_length", "bps_rd_max", "bps_rd_max_length",
+    "bps_wr_max", "bps_wr_max_length")) + "".join("""
+    %s  enum:BPSUnit  >=4.6""" % name for name in (
+    "bps_unit", "bps_rd_unit", "bps_wr_unit", "bps_max_unit", "bps_rd_max_unit", "bps_wr_max_unit"))
+
+ISCSI_TARGET_COMMON = QOS_LIMITS + """
+    ip_whitelist          str
+    iqn_whitelist         str
+    chap_enabled          bool
+    chap_name             str
+    chap_secret           str
+    initiator_chaps       arr:IscsiTargetCommonParamsInitiatorChaps
+    description           str
+    bps_wr_max_size       enum:BPSUnit               >=4.6
+"""
+
+ISCSI_LUN_COMMON = QOS_LIMITS + """
+    allowed_initiators    str
+"""
+
 SHAPES = {
     "LoginInput": """
         username          str                        required
@@ -162,6 +186,100 @@ SHAPES = {
         vpc_nic           any                        >=4.6
         qos               any                        >=4.6
     """,
+    "IscsiTargetCommonParams": ISCSI_TARGET_COMMON,
+    "IscsiTargetCommonParamsInitiatorChaps": """
+        initiator_iqn     str                        required
+        chap_name         str                        required
+        chap_secret       str                        required
+    """,
+    "IscsiTargetCreationParams": ISCSI_TARGET_COMMON + """
+        name              str                        required
+        cluster_id        str                        required
+        thin_provision    bool                       required
+        replica_num       int                        required
+        stripe_num        int                        required
+        stripe_size       num:fii                    required
+        stripe_size_unit  enum:ByteUnit              >=4.6
+    """,
+    "IscsiTargetUpdationParams": """
+        where             where:IscsiTarget          required
+        data              obj:IscsiTargetCommonParams required
+    """,
+    "IscsiTargetDeletionParams": """
+        where             where:IscsiTarget          required
+    """,
+    "IscsiLunCreationParams": ISCSI_LUN_COMMON + """
+        name              str                        required
+        iscsi_target_id   str                        required
+        replica_num       int                        required
+        assigned_size     num:fii                    required
+        assigned_size_unit enum:ByteUnit             >=4.6
+        lun_id            int
+    """,
+    "IscsiLunDeletionParams": """
+        where             where:IscsiLun             required
+        data              obj:IscsiLunDeletionData   required
+    """,
+    "IscsiLunDeletionData": """
+        remove_snapshot   bool                       required
+    """,
+    "IscsiLunCloneParams": """
+        iscsi_target_id   str                        required
+        name              str                        required
+        snapshot_id       str                        required
+    """,
+    "VmVolumeCreationParams": """
+        name              str                        required
+        cluster_id        str                        required
+        elf_storage_policy enum:VmVolumeElfStoragePolicyType  required
+        size              int                        required
+        size_unit         enum:ByteUnit              >=4.6
+        sharing           bool                       required
+    """,
+    "VmVolumeDeletionParams": """
+        where             where:VmVolume             required
+        effect            obj:VmVolumeDeletionParamsEffect  >=4.6
+    """,
+    "VmVolumeDeletionParamsEffect": """
+        include_snapshots bool
+    """,
+    "VmVolumeExportParams": """
+        where             where:VmVolume             required
+        data              obj:VmVolumeExportData     required
+    """,
+    "VmVolumeExportData": """
+        type              enum:VmVolumeExportFileType required
+    """,
+    "VmExportParams": """
+        where             where:Vm                   required
+        data              obj:VmExportParamsData     required
+    """,
+    "VmExportParamsData": """
+        type              enum:VmExportFileType      required
+        keep_mac          bool
+    """,
+    "ImportVmVolumeParams": """
+        cluster_id        str                        required
+        name              str                        required
+        storage_policy    enum:VmVolumeElfStoragePolicyType  required
+        upload_task_id    str                        required
+    """,
+    "GetExportFileDownloadLinksParams": """
+        where             obj:VmExportFileWhereUniqueInput  required
+    """,
+    "VmExportFileWhereUniqueInput": """
+        id                str
+        data_port_id      str
+    """,
+    # multipart/form-data: every field is a string, the file is bytes.
+    "UploadElfFileParams": """
+        file              any                        required
+        name              str
+        size              str
+        size_unit         str
+        cluster_id        str
+        upload_task_id    str
+    """,
 }
 
 # The top-level body of each mutation: "obj:X" or "arr:X".
@@ -183,7 +301,22 @@ BODIES = {
     "rollback-vm": "obj:VmRollbackParams",
     "rebuild-vm-from-snapshot": "arr:VmRebuildParams",
     "clone-vm": "arr:VmCloneParams",
+    "create-iscsi-target": "arr:IscsiTargetCreationParams",
+    "update-iscsi-target": "obj:IscsiTargetUpdationParams",
+    "delete-iscsi-target": "obj:IscsiTargetDeletionParams",
+    "create-iscsi-lun": "arr:IscsiLunCreationParams",
+    "delete-iscsi-lun": "obj:IscsiLunDeletionParams",
+    "clone-iscsi-lun-from-snapshot": "arr:IscsiLunCloneParams",
+    "create-vm-volume": "arr:VmVolumeCreationParams",
+    "delete-vm-volume": "obj:VmVolumeDeletionParams",
+    "export-vm-volume": "obj:VmVolumeExportParams",
+    "export-vm": "obj:VmExportParams",
+    "import-vm-volume": "arr:ImportVmVolumeParams",
+    "get-export-file-download-links": "obj:GetExportFileDownloadLinksParams",
+    "upload-elf-file": "obj:UploadElfFileParams",
 }
+# Bodies sent as multipart/form-data rather than JSON.
+MULTIPART_BODIES = ("upload-elf-file",)
 
 
 class Key:

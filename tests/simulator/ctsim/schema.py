@@ -80,6 +80,14 @@ ENUMS = {
                                     "REPLICA_1_THICK_PROVISION REPLICA_1_THIN_PROVISION REPLICA_2_THICK_PROVISION "
                                     "REPLICA_2_THIN_PROVISION REPLICA_3_THICK_PROVISION REPLICA_3_THIN_PROVISION",
     "VmVolumeType": "KVM_VOLUME KVM_VOLUME_ISCSI",
+    "StoreConnectionType": "ISCSI NVMe",
+    "StoreTransportType": "RDMA TCP",
+    "UploadResourceType": "CLOUDTOWER_APPLICATION_PACKAGE>=1.10 CLOUDTOWER_K8S_APP_PACKAGE>=4.6 CLUSTER_IMAGE CLUSTER_IMAGE_META "
+                          "CONTENT_LIBRARY_IMAGE ELF_IMAGE EVEROUTE_PACKAGE HOST_PLUGIN_PACKAGE>=4.6 MONITOR_IMAGE OVF>=4.6 "
+                          "SVT_IMAGE VM_VOLUME_QCOW2>=4.6 VM_VOLUME_RAW>=4.6 VM_VOLUME_VMDK>=4.6",
+    "UploadTaskStatus": "FAILED INITIALIZING PAUSED SUCCESSED UPLOADING",
+    "VmExportFileType": "OVF QCOW2 RAW VMDK",
+    "VmVolumeExportFileType": "QCOW2 RAW",
 }
 
 # Relation stubs: which keys a related object is reduced to. Targets not listed are {id, name}.
@@ -661,6 +669,46 @@ RESOURCES_TEXT["IscsiLunSnapshot"] = ("iscsi_lun_snapshots", """
     unique_size                          i64
 """)
 
+# The data plane: live iSCSI sessions of the portal, chunked uploads and (4.6) export files.
+RESOURCES_TEXT["IscsiConnection"] = ("iscsi_connections", """
+    client_port                          int
+    cluster                              one:Cluster
+    host                                 one:Host
+    id                                   str
+    initiator_ip                         str
+    iscsi_target                         one:IscsiTarget?
+    nvmf_subsystem                       one:NvmfSubsystem?
+    tr_type                              enum:StoreTransportType? >=1.10
+    type                                 enum:StoreConnectionType
+""")
+
+RESOURCES_TEXT["UploadTask"] = ("upload_tasks", """
+    args                                 json={}
+    chunk_size                           i64
+    current_chunk                        int
+    finished_at                          dt?
+    id                                   str
+    resource_type                        enum:UploadResourceType
+    size                                 i64
+    started_at                           dt?
+    status                               enum:UploadTaskStatus
+    updatedAt                            dt
+""")
+
+RESOURCES_TEXT["VmExportFile"] = ("vm_export_files", """
+    content_library_vm_template          one:ContentLibraryVmTemplate?
+    createdAt                            dt
+    damaged                              bool
+    data_port_id                         str
+    entityAsyncStatus                    enum:EntityAsyncStatus?
+    files                                json=[]
+    id                                   str
+    storage_cluster_id                   str
+    type                                 enum:VmExportFileType
+    vm                                   one:Vm?
+    vm_volume                            one:VmVolume?
+""", ">=4.6")
+
 RESOURCES_TEXT["Task"] = ("tasks", """
     __typename                           str=Task                 ==1.10  opaque
     args                                 json={}
@@ -776,8 +824,9 @@ class Field:
 class Resource:
     """A declared resource with its fields and derived query vocabulary (cached per version)."""
 
-    def __init__(self, name, table, fields, hidden):
+    def __init__(self, name, table, fields, hidden, versions=frozenset(VERSIONS)):
         self.name = name
+        self.versions = versions
         self.table = table
         self.fields = fields
         self.by_name = {field.name: field for field in fields}
@@ -787,6 +836,10 @@ class Resource:
 
     def __repr__(self):
         return "Resource(%s)" % self.name
+
+    def exists_in(self, version):
+        """Whether the version has this resource at all (VmExportFile appeared in 4.x)."""
+        return version in self.versions
 
     def fields_in(self, version):
         return [field for field in self.fields if version in field.versions]
@@ -916,9 +969,9 @@ def _parse_hidden(words):
 
 def _build_resources():
     resources = {}
-    for name, (table, text) in RESOURCES_TEXT.items():
+    for name, (table, text, *condition) in RESOURCES_TEXT.items():
         fields, hidden = parse_fields(text)
-        resources[name] = Resource(name, table, fields, hidden)
+        resources[name] = Resource(name, table, fields, hidden, versions_matching(condition[0] if condition else None))
     return resources
 
 

@@ -150,7 +150,7 @@ class ApiExchange:
     def run(self):
         simulator = self.simulator
         state = simulator.state_now()
-        known = self.endpoint in api.ENDPOINTS and self.handler.command == "POST"
+        known = api.serves(self.endpoint, state.version) and self.handler.command == "POST"
         mutating = known and api.is_mutating(self.endpoint)
         delay = state.faults.latency_for(self.endpoint) if known else 0
         if delay:

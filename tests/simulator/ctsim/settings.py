@@ -9,7 +9,14 @@ MUTATING_ENDPOINTS = (
     "create-vm", "update-vm-basic-info", "delete-vm", "move-vm-to-recycle", "start-vm", "shutdown-vm",
     "poweroff-vm", "restart-vm", "force-restart-vm", "suspend-vm", "resume-vm", "create-vm-snapshot", "delete-vm-snapshot",
     "rollback-vm", "rebuild-vm-from-snapshot", "clone-vm",
+    # iSCSI targets and LUNs, VM volumes (every version) ...
+    "create-iscsi-target", "update-iscsi-target", "delete-iscsi-target", "create-iscsi-lun", "delete-iscsi-lun",
+    "clone-iscsi-lun-from-snapshot", "create-vm-volume", "delete-vm-volume",
+    # ... and the 4.6 data path: export files, uploads, imports.
+    "export-vm-volume", "export-vm", "upload-elf-file", "import-vm-volume",
 )
+# Calls answered by the mutation handlers that change nothing and start no task.
+ACTION_ENDPOINTS = ("get-export-file-download-links",)
 
 DEFAULTS = {
     # Seconds a task takes unless task_durations names its endpoint (rule 16; realistic values are minutes).

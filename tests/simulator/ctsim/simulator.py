@@ -192,7 +192,7 @@ class Simulator:
         with self.lock:
             state = self.state_now()
             state.engine.advance(time.time())
-            tables = [resource] if resource else [res.table for res in RESOURCES.values()]
+            tables = [resource] if resource else [res.table for res in RESOURCES.values() if res.exists_in(state.version)]
             unknown = [table for table in tables if table not in RESOURCES_BY_TABLE]
             if unknown:
                 raise ValueError("unknown resource %r (known: %s)" % (unknown[0], ", ".join(sorted(RESOURCES_BY_TABLE))))
