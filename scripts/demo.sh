@@ -119,7 +119,8 @@ printf '\n================ smartx.cloudtower demo summary ================\n'
 printf '%-18s %s\n' playbook "${PLAYBOOK#"$CT_ROOT"/}"
 printf '%-18s %s\n' result "$( ((rc == 0)) && echo passed || echo "FAILED (exit code $rc)")"
 printf '%-18s %s s (total %s s with setup)\n' "playbook time" "$PB_SECS" "$(ct_elapsed "$START")"
-printf '%-18s %s\n' "API calls" "$calls (to the simulator)"
+logins=$(grep -c '"endpoint": "login"' "$WORK/record.jsonl" 2>/dev/null || true)
+printf '%-18s %s\n' "API calls" "$calls (to the simulator), of which ${logins:-0} login(s)"
 if [[ -n $OUTPUT ]]; then
     printf '%-18s %s\n' manifests "$OUTPUT ($(find "$OUTPUT" -type f | wc -l) file(s))"
 fi

@@ -15,6 +15,10 @@ options:
       - URL of CloudTower, with its scheme, for example C(https://cloudtower.example.com).
       - A trailing C(/v2/api) is accepted and ignored.
       - Plain C(http://) works but sends credentials unencrypted, so the module warns about it.
+      - A user name or password in the URL (C(https://user:password@host)) is refused, and never printed; give them
+        in O(cloudtower_username) and O(cloudtower_password).
+      - A scheme the server does not speak (C(https://) to a plain-HTTP port, C(http://) to a TLS port) fails at once,
+        saying so.
       - If not set, the value of the E(CLOUDTOWER_HOST) environment variable is used.
     type: str
     required: false

@@ -22,6 +22,7 @@ options:
       - Seconds to wait for the tasks before failing. The failure lists each unfinished task with its status
         and progress; the tasks keep running in CloudTower.
       - Polls start every 0.1 seconds and back off by a quarter each time to every 5 seconds, all tasks in one query.
+      - Must be a positive number; any other value is refused before any request is sent.
     type: int
     default: 600
 """

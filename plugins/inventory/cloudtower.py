@@ -151,6 +151,16 @@ options:
         V("") gives the bare field names.
     type: str
     default: cloudtower_
+  legacy_host_variable:
+    description:
+      - The VM's C(host) field (the node it runs on) is the variable O(hostvar_prefix) + C(node), for example
+        C(cloudtower_node). With the default prefix, C(cloudtower_host) would shadow the connection variable of the
+        same name that playbooks pass to the modules (as C(playbooks/backup.yml) does in its C(module_defaults)), and a
+        play over these hosts that delegates to localhost would send the node's record as the CloudTower URL.
+      - V(true) also sets the old variable O(hostvar_prefix) + C(host), with a deprecation warning, for inventories
+        whose C(compose), C(groups) or playbooks still read it. It will be removed in 2.0.0.
+    type: bool
+    default: false
   hostvar_fields:
     description:
       - The VM fields to turn into host variables (before O(hostvar_prefix) is added), as C(get-vms) returns them.
@@ -273,6 +283,9 @@ SOURCE_SUFFIXES = ("cloudtower.yml", "cloudtower.yaml")
 # Relation stubs whose name stands for the relation in host names and group names.
 NAMED_RELATIONS = ("cluster", "host", "folder")
 ALL_FIELDS = "all"
+# VM fields whose variable gets another name: with the default prefix, "host" would give cloudtower_host, the
+# connection variable every module and playbook of this collection reads.
+HOSTVAR_RENAMES = {"host": "node"}
 VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -505,6 +518,12 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         self._template = HostnameTemplate(self.get_option("hostname_template"))
         self._where = self._query_where()
         self._expressions = ExpressionResults(self.get_option("reuse_expression_results"))
+        self._legacy_host_variable = self.get_option("legacy_host_variable")
+        if self._legacy_host_variable:
+            self.display.deprecated(
+                "smartx.cloudtower.cloudtower: legacy_host_variable sets %shost, which with the default prefix shadows the "
+                "connection variable cloudtower_host; read %snode instead" % (prefix, prefix),
+                version="2.0.0", collection_name="smartx.cloudtower")
 
     def _query_where(self):
         try:
@@ -631,7 +650,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 self._construct(hostname, compose, conditional_groups, keyed_groups, strict)
 
     def _host_variables(self, vm, hostvar_fields, prefix, with_ansible_host):
-        variables = {prefix + key: value for key, value in vm.items() if hostvar_fields is None or key in hostvar_fields}
+        variables = {prefix + HOSTVAR_RENAMES.get(key, key): value for key, value in vm.items()
+                     if hostvar_fields is None or key in hostvar_fields}
+        if self._legacy_host_variable and "host" in vm and (hostvar_fields is None or "host" in hostvar_fields):
+            variables[prefix + "host"] = vm["host"]
         if with_ansible_host:
             address = pick_ansible_host(vm.get("ips"), self._networks)
             if address:

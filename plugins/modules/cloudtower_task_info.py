@@ -182,7 +182,7 @@ def main():
         fail_on_task_failure=dict(type="bool", default=True),
     )
     spec.update(info_argument_spec())
-    module = CloudTowerModule(argument_spec=spec, supports_check_mode=True, non_blank=("id", "ids"))
+    module = CloudTowerModule(argument_spec=spec, supports_check_mode=True, non_blank=("id", "ids", "order_by", "fields"))
     module.run(run)
 
 

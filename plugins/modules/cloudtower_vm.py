@@ -19,6 +19,13 @@ description:
   - A missing VM is created from the options (C(create-vm)), cloned from another VM (O(clone_from), C(clone-vm)) or
     rebuilt from a VM snapshot (O(from_snapshot), C(rebuild-vm-from-snapshot)). Running the same task again finds
     the VM by name and creates nothing.
+  - When the reply to a create is lost (no reply within O(request_timeout)), the module looks for the VM it made
+    (by name, in its cluster, within O(retry_timeout)) and carries on with it instead of failing. When several
+    runs create the same VM at once (hosts of one play, or a re-run right after a lost reply), each looks for VMs
+    of the same name in the cluster once its own is made; the oldest stays, and every other run deletes the VM it
+    made and adopts that one, so exactly one VM remains.
+  - Empty or blank names (O(name), O(new_name), O(cluster), O(host), O(folder), O(clone_from), O(from_snapshot), and
+    the names in O(disks) and O(nics)) are refused before any request.
   - An existing VM is updated in place for what CloudTower can change on it (O(new_name), O(description), O(vcpu),
     O(cpu_sockets), O(cpu_cores), O(memory), O(ha)); RV(changes) lists each changed field.
   - Options CloudTower cannot change on an existing VM (O(host) except when the task starts the VM, O(folder),

@@ -165,7 +165,7 @@ def main():
     )
     spec.update(info_argument_spec())
     module = CloudTowerModule(argument_spec=spec, supports_check_mode=True,
-                              non_blank=("id", "ids", "name", "names", "name_contains", "name_starts_with", "cluster", "host"))
+                              non_blank=("id", "ids", "name", "names", "name_contains", "name_starts_with", "cluster", "host", "order_by", "fields"))
     module.run(list_vms)
 
 

@@ -16,7 +16,12 @@ description:
     about what snapshotting one does.
   - Idempotent by VM and snapshot name. CloudTower wants snapshot names unique within a cluster, so with O(vms) or
     O(where) the O(name) must contain C({vm_name}) or C({vm_id}), which is expanded for each VM. A name that
-    another VM's snapshot already has in the same cluster is an error, reported before any change.
+    another VM's snapshot already has in the same cluster is an error, reported before any change, unless
+    O(name_collision=append_vm_id).
+  - A snapshot of that name still being created (or deleted) by an earlier run, as one with O(wait=false) or
+    whose wait timed out leaves it, is not done; the module waits for it within O(wait_timeout) and reports how
+    it ended (V(exists) once idle, V(timed_out) if still busy, or, should its task fail and CloudTower remove it,
+    takes it again). With O(wait=false) it is reported V(pending).
   - File-system-consistent snapshots need VMTools running in the guest. CloudTower accepts the request without them
     and then fails the task, so the module reads each VM's C(vm_tools_status) first and either refuses or, with
     O(fallback_to_crash_consistent=true), takes crash-consistent snapshots of those VMs with a warning.

@@ -161,7 +161,7 @@ def main():
     )
     spec.update(info_argument_spec())
     module = CloudTowerModule(argument_spec=spec, supports_check_mode=True, mutually_exclusive=[("vm", "vms")],
-                              non_blank=("vm", "vms", "cluster", "id", "ids", "name", "names", "name_prefix"))
+                              non_blank=("vm", "vms", "cluster", "id", "ids", "name", "names", "name_prefix", "order_by", "fields"))
     module.run(run)
 
 

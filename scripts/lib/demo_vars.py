@@ -1,8 +1,8 @@
 """Print the extra vars (JSON) that scripts/demo.sh passes to playbooks/backup.yml.
 
 Chooses a few VMs of the simulator's demo inventory (or the ones given with --vms) and the
-directory where the playbook writes its manifests. The simulator address and credentials come
-from CLOUDTOWER_HOST / CLOUDTOWER_USERNAME / CLOUDTOWER_PASSWORD (set by scripts/demo.sh).
+directory where the playbook writes its manifests. The simulator address comes from CLOUDTOWER_HOST (set by
+scripts/demo.sh); the VMs are read through its admin API, so the demo's API calls are the playbook's alone.
 """
 
 import argparse
@@ -17,23 +17,12 @@ DEFAULT_COUNT = 3
 PREFERRED = ("web-01", "web-02", "db-01")
 
 
-def api(base, path, body, token=None):
-    req = urllib.request.Request(
-        base.rstrip("/") + "/v2/api/" + path,
-        data=json.dumps(body).encode(),
-        headers={"content-type": "application/json", **({"Authorization": token} if token else {})},
-        method="POST",
-    )
-    with urllib.request.urlopen(req, timeout=30) as resp:  # nosec - loopback simulator
-        return json.load(resp)
-
-
 def demo_vms(count):
-    base = os.environ["CLOUDTOWER_HOST"]
-    login = api(base, "login", {"username": os.environ["CLOUDTOWER_USERNAME"],
-                                "password": os.environ["CLOUDTOWER_PASSWORD"], "source": "LOCAL"})
-    token = login["data"]["token"]
-    vms = api(base, "get-vms", {"where": {"in_recycle_bin": False}, "orderBy": "name_ASC"}, token)
+    """Names of the demo state's VMs, read through the simulator's admin API: no login and no API call, so the
+    playbook's own requests (one login) are all the demo's summary counts."""
+    base = os.environ["CLOUDTOWER_HOST"].rstrip("/")
+    with urllib.request.urlopen(base + "/__sim/state?resource=vms", timeout=30) as resp:  # nosec - loopback simulator
+        vms = sorted((vm for vm in json.load(resp)["vms"] if not vm.get("in_recycle_bin")), key=lambda vm: vm["name"])
     counts = {}
     for vm in vms:
         counts[vm["name"]] = counts.get(vm["name"], 0) + 1

@@ -329,7 +329,7 @@ def test_duplicate_hostnames_error(tmp_path, sim):
 
 CONSTRUCTED = {
     "keyed_groups": [{"key": "cloudtower_guest_os_type | lower", "prefix": "os"},
-                     {"key": "cloudtower_host.name", "prefix": "node"},
+                     {"key": "cloudtower_node.name", "prefix": "node"},
                      # parent_group is templated with the variables the key was evaluated with.
                      {"key": "cloudtower_status | lower", "prefix": "power", "parent_group": "{{ cloudtower_cluster.name }}_power"}],
     "groups": {"windows": "cloudtower_guest_os_type == 'WINDOWS'", "big": "cloudtower_memory >= 8 * 1024 ** 3"},
@@ -460,3 +460,23 @@ def test_verify_file_accepts_only_cloudtower_sources(tmp_path, name, accepted):
     path = tmp_path / name
     path.write_text("plugin: %s\n" % PLUGIN)
     assert inventory_loader.get(PLUGIN).verify_file(str(path)) is accepted
+
+
+# ----- issue 19: the VM's host field must not shadow the connection variable cloudtower_host --------------------------
+def test_the_vms_node_is_cloudtower_node_never_the_connection_variable_cloudtower_host(tmp_path, sim):
+    inventory, _plugin = parse(tmp_path, sim, {})
+    web = inventory.hosts["web-01"].vars
+    assert "cloudtower_host" not in web
+    assert web["cloudtower_node"]["name"] == "node-a1"
+    assert all("cloudtower_host" not in host.vars for host in inventory.hosts.values())
+
+
+def test_legacy_host_variable_keeps_the_old_name_for_now(tmp_path, sim):
+    inventory, _plugin = parse(tmp_path, sim, {"legacy_host_variable": True})
+    web = inventory.hosts["web-01"].vars
+    assert web["cloudtower_host"] == web["cloudtower_node"] and web["cloudtower_node"]["name"] == "node-a1"
+
+
+def test_another_prefix_also_names_the_node_node(tmp_path, sim):
+    inventory, _plugin = parse(tmp_path, sim, {"hostvar_prefix": "ct_"})
+    assert inventory.hosts["web-01"].vars["ct_node"]["name"] == "node-a1"
