@@ -8,6 +8,7 @@ import sys
 import threading
 
 from .faults import FaultSpecError
+from .iscsi_portal import PortalError
 from .settings import SettingsError
 from .simulator import Simulator
 from .versions import DEFAULT_VERSION, VERSIONS, normalise
@@ -37,6 +38,9 @@ def build_parser():
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--record", help="append one JSON line per API exchange to this file")
     parser.add_argument("--settings", help="JSON object of settings (or @file)")
+    parser.add_argument("--data-dir", help="where volume bytes live (default: a temporary directory removed on exit)")
+    parser.add_argument("--iscsi-portal", metavar="HOST:PORT",
+                        help="serve the iSCSI targets and LUNs over iSCSI with tgtd on this address (port 0: a free one)")
     faults = parser.add_argument_group("faults (combined into one fault spec; --faults gives the whole spec)")
     faults.add_argument("--faults", help="JSON fault spec (or @file)")
     faults.add_argument("--latency-ms", type=float, help="added latency on every API request")
@@ -89,13 +93,19 @@ def main(argv=None):
             username=args.username, password=args.password, state=args.state, vms=args.vms, task_seconds=args.task_seconds,
             api_version=args.api_version, seed=args.seed, tls=args.tls, cert=args.cert, key=args.key, host=args.host,
             port=args.port, record=os.path.abspath(args.record) if args.record else None,
-            settings=_json_argument(args.settings), faults=fault_spec(args))
+            settings=_json_argument(args.settings), faults=fault_spec(args), data_dir=args.data_dir,
+            iscsi_portal=args.iscsi_portal)
         simulator.start()
+    except PortalError as error:
+        sys.stderr.write("cloudtower_sim: %s\n" % error)
+        return 2
     except (ValueError, FaultSpecError, SettingsError, OSError) as error:
         parser.error(str(error))
     sys.stdout.write("CloudTower simulator listening on %s\n" % simulator.url)
     if args.tls:
         sys.stdout.write("TLS certificate (use it as the CA bundle): %s\n" % simulator.cert)
+    if simulator.dataplane.portal is not None:
+        sys.stdout.write("iSCSI portal (tgtd) on %s\n" % simulator.dataplane.portal.address)
     sys.stdout.flush()
     stopping = threading.Event()
 

@@ -12,6 +12,7 @@ import os
 import shutil
 import tempfile
 
+from .iscsi_portal import IscsiPortal
 from .volumes_data import VolumeData
 
 # Admin API names for the tables whose rows have bytes.
@@ -26,8 +27,49 @@ class DataPlane:
         os.makedirs(self.data_dir, exist_ok=True)
         self._state_numbers = itertools.count(1)
         self.portal = None
-        self.exports = None
+        self.connection_ids = {}
         atexit.register(self.close)
+
+    def start_portal(self, address):
+        """Run tgtd on `address` (HOST:PORT); raises iscsi_portal.PortalError with one line when it cannot."""
+        portal = IscsiPortal(address, os.path.join(self.data_dir, "portal-%d" % os.getpid()))
+        portal.start()
+        self.portal = portal
+        return portal
+
+    def sync(self, store):
+        """Mirror the state's targets and LUNs into the portal (no-op without one)."""
+        if self.portal is not None:
+            self.portal.sync(store)
+
+    def refresh_connections(self, store, now):
+        """Rebuild the iscsi_connections table from the portal's live sessions (ids stay stable per session)."""
+        live = []
+        if self.portal is not None:
+            ports = self.portal.client_ports()
+            for target_id, tid, sid, cid, _initiator, ip in self.portal.sessions():
+                target = store.get("iscsi_targets", target_id)
+                if target is None:
+                    continue
+                # tgtadm names the initiator's address but not its port; connections from one address are
+                # matched to its sockets in order (exact when each address has one session).
+                port = ports[ip].pop(0) if ports.get(ip) else 0
+                hosts = store.children("hosts", "cluster", target["cluster"])
+                key = (tid, sid, cid)
+                if key not in self.connection_ids:
+                    self.connection_ids[key] = store.ids.cuid(now)
+                live.append({"id": self.connection_ids[key], "client_port": port, "cluster": target["cluster"],
+                             "host": hosts[0]["id"] if hosts else None, "initiator_ip": ip, "iscsi_target": target_id,
+                             "nvmf_subsystem": None, "tr_type": "TCP", "type": "ISCSI", "_session": key})
+        current = {row["id"]: row for row in store.rows("iscsi_connections")}
+        wanted = {row["id"]: row for row in live}
+        for row_id in set(current) - set(wanted):
+            store.delete("iscsi_connections", row_id)
+        for row_id, row in wanted.items():
+            if row_id not in current:
+                store.insert("iscsi_connections", row, now)
+            elif any(current[row_id].get(key) != value for key, value in row.items()):
+                store.update("iscsi_connections", row_id, row, now)
 
     def new_state_root(self):
         """A fresh directory name for a new state's files (created on first use)."""

@@ -190,7 +190,11 @@ class ApiExchange:
             self.body = self._parse_body()
             now = time.time()
             state.engine.advance(now)
-            return api.call(state, self.simulator.sessions, self.endpoint, self.body, self.handler.headers.get("Authorization"), now)
+            self.simulator.before_call(state, self.endpoint, now)
+            try:
+                return api.call(state, self.simulator.sessions, self.endpoint, self.body, self.handler.headers.get("Authorization"), now)
+            finally:
+                self.simulator.after_call(state)
         except ApiError as error:
             self.detail = error.detail
             return api.error_reply(error, features, self.endpoint)

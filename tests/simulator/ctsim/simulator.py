@@ -60,7 +60,7 @@ class Simulator:
 
     def __init__(self, username="admin", password=None, state="demo", vms=None, task_seconds=1.0,
                  api_version=DEFAULT_VERSION, seed=0, tls=False, cert=None, key=None, host="127.0.0.1", port=0,
-                 record=None, settings=None, faults=None, data_dir=None):
+                 record=None, settings=None, faults=None, data_dir=None, iscsi_portal=None):
         if state not in STATES:
             raise ValueError("state must be one of %s" % ", ".join(STATES))
         if vms is not None and (not isinstance(vms, int) or vms < 0):
@@ -79,6 +79,7 @@ class Simulator:
                         "seed": seed, "settings": settings or {}, "faults": faults or {}}
         self.current_config = dict(self.initial)
         self.dataplane = DataPlane(data_dir)
+        self.iscsi_portal = iscsi_portal
         self._state = None
         self._state_ready = threading.Event()
         self.server = None
@@ -88,6 +89,8 @@ class Simulator:
 
     def start(self):
         """Bind, serve on a daemon thread, and build the state in the background. Returns self."""
+        if self.iscsi_portal:
+            self.dataplane.start_portal(self.iscsi_portal)
         self.server = make_server(self)
         self.port = self.server.server_address[1]
         self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.2},
@@ -121,6 +124,7 @@ class Simulator:
             if self._state is None:
                 self._state = self._build(self.current_config)
                 self._state_ready.set()
+                self.dataplane.sync(self._state.store)
             return self._state
 
     def _build(self, config):
@@ -152,6 +156,7 @@ class Simulator:
             self._state_ready.set()
             self.current_config = config
             self.log.clear()
+            self.dataplane.sync(new_state.store)
             if old_state is not None:
                 self.dataplane.retire(old_state)
         return self.info()
@@ -241,3 +246,12 @@ class Simulator:
     def read_volume(self, entity_id, offset, length):
         with self.lock:
             return self.dataplane.read(self.state_now().store, entity_id, offset, length)
+
+    def before_call(self, state, endpoint, now):
+        """Hook of the API exchange (under the lock): live data the call may read."""
+        if endpoint.startswith("get-iscsi-connections"):
+            self.dataplane.refresh_connections(state.store, now)
+
+    def after_call(self, state):
+        """Hook of the API exchange (under the lock): serve what the call changed (targets, LUNs) on the portal."""
+        self.dataplane.sync(state.store)
