@@ -102,7 +102,10 @@ class SpecValidator:
         operation = self.operation(endpoint)
         if operation is None:
             return ["no such operation in the spec: /%s" % endpoint]
-        pointer = _pointer("paths", "/" + endpoint, "post", "requestBody", "content", "application/json", "schema")
+        # Uploads are multipart/form-data: their fields (the file logged as a description) are checked against it.
+        content = operation["requestBody"]["content"]
+        content_type = "application/json" if "application/json" in content else sorted(content)[0]
+        pointer = _pointer("paths", "/" + endpoint, "post", "requestBody", "content", content_type, "schema")
         return self._errors(pointer, coerce_logical_lists(body))
 
     def response_errors(self, endpoint, status, body):

@@ -12,6 +12,11 @@ import os
 import shutil
 import tempfile
 
+import random
+import threading
+import time
+
+from .dataplane_faults import DataPlaneFaults, SessionDropper
 from .iscsi_portal import IscsiPortal
 from .volumes_data import VolumeData
 
@@ -28,7 +33,41 @@ class DataPlane:
         self._state_numbers = itertools.count(1)
         self.portal = None
         self.connection_ids = {}
+        self.fault_rng = random.Random("ctsim-dataplane-faults")
+        self.faults = DataPlaneFaults({}, self.fault_rng)
+        self.dropper = None
+        # Called (with no arguments) to re-sync a restarted portal with the current state; set by the Simulator.
+        self.resync = None
+        self.portal_lock = threading.RLock()
         atexit.register(self.close)
+
+    def set_faults(self, spec):
+        """Replace the data-plane fault spec (portal_down takes effect at once)."""
+        faults = DataPlaneFaults(spec, self.fault_rng)
+        self.faults = faults
+        if self.portal is not None:
+            with self.portal_lock:
+                self.portal.set_down(faults.portal_down)
+            if not faults.portal_down and self.resync is not None:
+                self.resync()
+            if faults.watches_sessions and self.dropper is None:
+                self.dropper = SessionDropper(self)
+        elif faults.portal_down or faults.watches_sessions:
+            raise ValueError("portal_down and iscsi_drops need a simulator started with an iSCSI portal")
+        return faults.report()
+
+    def hold_portal_down(self, seconds):
+        """After a dropped session: refuse every connection for `seconds`, then come back with the same targets."""
+        with self.portal_lock:
+            self.portal.set_down(True)
+        self.faults.record("portal_down", seconds=seconds)
+        time.sleep(seconds)
+        if not self.faults.portal_down:
+            with self.portal_lock:
+                self.portal.set_down(False)
+            if self.resync is not None:
+                self.resync()
+            self.faults.record("portal_up")
 
     def start_portal(self, address):
         """Run tgtd on `address` (HOST:PORT); raises iscsi_portal.PortalError with one line when it cannot."""
@@ -40,27 +79,41 @@ class DataPlane:
     def sync(self, store):
         """Mirror the state's targets and LUNs into the portal (no-op without one)."""
         if self.portal is not None:
-            self.portal.sync(store)
+            with self.portal_lock:
+                self.portal.sync(store)
+
+    @staticmethod
+    def _match_ports(sessions, sockets):
+        """{(tid, sid, cid): client port}. tgtadm names the initiator's address but not its port, so the sockets
+        of one address go to its sessions newest first (a session tgtd still lists after its socket closed is the
+        oldest); exact when an address has one session."""
+        matched = {}
+        by_ip = {}
+        for _target_id, tid, sid, cid, _initiator, ip in sessions:
+            by_ip.setdefault(ip, []).append((tid, sid, cid))
+        for ip, keys in by_ip.items():
+            newest_first = sorted(keys, key=lambda key: key[1], reverse=True)
+            for key, port in zip(newest_first, sorted(sockets.get(ip, ()), reverse=True)):
+                matched[key] = port
+        return matched
 
     def refresh_connections(self, store, now):
         """Rebuild the iscsi_connections table from the portal's live sessions (ids stay stable per session)."""
         live = []
         if self.portal is not None:
-            ports = self.portal.client_ports()
-            for target_id, tid, sid, cid, _initiator, ip in self.portal.sessions():
+            sessions = self.portal.sessions()
+            ports = self._match_ports(sessions, self.portal.client_ports())
+            for target_id, tid, sid, cid, _initiator, ip in sessions:
                 target = store.get("iscsi_targets", target_id)
                 if target is None:
                     continue
-                # tgtadm names the initiator's address but not its port; connections from one address are
-                # matched to its sockets in order (exact when each address has one session).
-                port = ports[ip].pop(0) if ports.get(ip) else 0
                 hosts = store.children("hosts", "cluster", target["cluster"])
                 key = (tid, sid, cid)
                 if key not in self.connection_ids:
                     self.connection_ids[key] = store.ids.cuid(now)
-                live.append({"id": self.connection_ids[key], "client_port": port, "cluster": target["cluster"],
+                live.append({"id": self.connection_ids[key], "client_port": ports.get(key, 0), "cluster": target["cluster"],
                              "host": hosts[0]["id"] if hosts else None, "initiator_ip": ip, "iscsi_target": target_id,
-                             "nvmf_subsystem": None, "tr_type": "TCP", "type": "ISCSI", "_session": key})
+                             "nvmf_subsystem": None, "tr_type": "TCP", "type": "ISCSI"})
         current = {row["id"]: row for row in store.rows("iscsi_connections")}
         wanted = {row["id"]: row for row in live}
         for row_id in set(current) - set(wanted):
@@ -84,6 +137,9 @@ class DataPlane:
         state.store.data.remove_all()
 
     def close(self):
+        if self.dropper is not None:
+            self.dropper.stop()
+            self.dropper = None
         if self.portal is not None:
             self.portal.stop()
             self.portal = None

@@ -163,6 +163,7 @@ class IscsiPortal:
             self.down = True
         elif not down and self.down:
             self.start()
+            self.next_tid = 1
 
     # ----- tgtadm ----------------------------------------------------------------------------------------
 

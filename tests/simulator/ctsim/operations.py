@@ -10,7 +10,9 @@ from . import query
 from .errors import bad_request, resource_locked
 from .params import BodyValidator
 from .schema import RESOURCES
+from .exports import ExportMutations
 from .storage_operations import StorageMutations
+from .uploads import UploadMutations
 from .store import iso_timestamp
 from .tasks import TaskFailure, TaskPlan
 
@@ -45,7 +47,11 @@ class Mutations:
         }
         for endpoint in POWER_OPERATIONS:
             self.handlers[endpoint] = self._power_handler(endpoint)
-        self.handlers.update(StorageMutations(self).handlers)
+        self.storage = StorageMutations(self)
+        self.handlers.update(self.storage.handlers)
+        self.exports = ExportMutations(self)
+        self.handlers.update(self.exports.handlers)
+        self.handlers.update(UploadMutations(self).handlers)
 
     def run(self, endpoint, body, now, user_id):
         BodyValidator(self.state.version).validate(endpoint, body)

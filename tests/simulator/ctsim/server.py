@@ -16,6 +16,10 @@ from urllib.parse import parse_qs, urlsplit
 
 from . import api
 from .admin_dataplane import DATAPLANE_ADMIN_PREFIXES, DataPlaneAdmin
+from .downloads import serve_download
+from .exports import DOWNLOAD_PREFIX
+from .params import MULTIPART_BODIES
+from .uploads import loggable, parse_multipart
 from .errors import ApiError, invalid_input
 from .faults import FaultSpecError
 from .settings import SettingsError
@@ -89,6 +93,9 @@ class Handler(BaseHTTPRequestHandler):
         path = urlsplit(self.path).path
         if path.startswith(ADMIN_PREFIX):
             AdminRoutes(self, self.server.simulator).dispatch(path[len(ADMIN_PREFIX):], raw)
+            return
+        if path.startswith(DOWNLOAD_PREFIX):
+            serve_download(self, self.server.simulator)
             return
         ApiExchange(self, self.server.simulator, path, raw).run()
 
@@ -187,12 +194,14 @@ class ApiExchange:
             return self._fault_reply(fault, features, error_path)
         try:
             api.check_content_language(self.handler.headers.get("content-language"), features)
-            self.body = self._parse_body()
+            body = self._parse_body()
+            # Multipart uploads are logged without the file's bytes.
+            self.body = loggable(body) if self.endpoint in MULTIPART_BODIES else body
             now = time.time()
             state.engine.advance(now)
             self.simulator.before_call(state, self.endpoint, now)
             try:
-                return api.call(state, self.simulator.sessions, self.endpoint, self.body, self.handler.headers.get("Authorization"), now)
+                return api.call(state, self.simulator.sessions, self.endpoint, body, self.handler.headers.get("Authorization"), now)
             finally:
                 self.simulator.after_call(state)
         except ApiError as error:
@@ -217,6 +226,14 @@ class ApiExchange:
         return status, NGINX_PAGE % (status, reason, status, reason)
 
     def _parse_body(self):
+        if self.endpoint in MULTIPART_BODIES:
+            content_type = self.handler.headers.get("Content-Type") or ""
+            if not content_type.startswith("multipart/form-data"):
+                raise invalid_input("%s takes multipart/form-data" % self.endpoint)
+            try:
+                return parse_multipart(content_type, self.raw)
+            except ValueError as error:
+                raise invalid_input(str(error)) from error
         if not self.raw.strip():
             raise invalid_input("request body is required (send {} for no arguments)")
         try:

@@ -41,6 +41,8 @@ DEFAULTS = {
     "ldap_login": True,
     # Rule 13: status of a missing/unknown token ("401"; some proxies answer 403).
     "unauthorized_status": 401,
+    # [assumed] The chunk size upload-elf-file tasks ask for (UploadTask.chunk_size).
+    "upload_chunk_size": 4 * 1024 * 1024,
 }
 
 CHOICES = {
@@ -87,6 +89,10 @@ def _checked(key, value):
     if key == "ldap_login":
         if not isinstance(value, bool):
             raise SettingsError("ldap_login must be true or false")
+        return value
+    if key == "upload_chunk_size":
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise SettingsError("upload_chunk_size must be a positive integer (bytes)")
         return value
     return _non_negative(key, value)
 

@@ -46,6 +46,9 @@ class SimState:
         self.faults = Faults({}, self.fault_rng, time.time(), self.features.paused_task_status)
         self.engine = TaskEngine(self.store, self)
         self.serializer = Serializer(self.store, version)
+        # Where download links point (the simulator's own listener); set by the Simulator.
+        self.base_url = None
+        self.dataplane = None
         self.mutations = Mutations(self)
 
     def user_id(self, source):
@@ -79,6 +82,7 @@ class Simulator:
                         "seed": seed, "settings": settings or {}, "faults": faults or {}}
         self.current_config = dict(self.initial)
         self.dataplane = DataPlane(data_dir)
+        self.dataplane.resync = self._resync_portal
         self.iscsi_portal = iscsi_portal
         self._state = None
         self._state_ready = threading.Event()
@@ -131,6 +135,8 @@ class Simulator:
         settings = settings_module.merge(settings_module.defaults(config["task_seconds"]), config["settings"])
         state = SimState(config["api_version"], config["state"], config["vms"], config["seed"], settings, self.username,
                          self.dataplane.new_volume_data())
+        state.base_url = self.url if self.server is not None else None
+        state.dataplane = self.dataplane
         if config["faults"]:
             state.set_faults(config["faults"], time.time())
         return state
@@ -156,6 +162,8 @@ class Simulator:
             self._state_ready.set()
             self.current_config = config
             self.log.clear()
+            if self.dataplane.faults.spec:
+                self.dataplane.set_faults({})
             self.dataplane.sync(new_state.store)
             if old_state is not None:
                 self.dataplane.retire(old_state)
@@ -246,6 +254,24 @@ class Simulator:
     def read_volume(self, entity_id, offset, length):
         with self.lock:
             return self.dataplane.read(self.state_now().store, entity_id, offset, length)
+
+    def _resync_portal(self):
+        with self.lock:
+            self.dataplane.sync(self.state_now().store)
+
+    def delete_export_file(self, export_id):
+        with self.lock:
+            state = self.state_now()
+            if state.store.get("vm_export_files", export_id) is None:
+                raise LookupError("no export file with id %r" % export_id)
+            state.mutations.exports.remove(export_id)
+            return {"deleted": export_id}
+
+    def set_dataplane_faults(self, spec):
+        return self.dataplane.set_faults(spec)
+
+    def dataplane_faults(self):
+        return self.dataplane.faults.report()
 
     def before_call(self, state, endpoint, now):
         """Hook of the API exchange (under the lock): live data the call may read."""

@@ -1,0 +1,209 @@
+"""4.6 data path without a portal: exports downloaded (with a resumed Range request), uploads + imports, and the
+data faults of downloads, uploads and export/import tasks."""
+
+import shutil
+
+import pytest
+import requests
+
+from dataplane_support import GIB, digest, digest_of_file, qemu_img, volume_of
+
+needs_qemu = pytest.mark.skipif(shutil.which("qemu-img") is None,
+                                reason="qemu-img missing: apt-get install qemu-utils (see ctsim/dataplane_deps.py)")
+
+
+def _export(api, volume, file_type="QCOW2"):
+    answers, tasks = api.run("export-vm-volume", {"where": {"id": volume["id"]}, "data": {"type": file_type}})
+    return answers[0]["data"], tasks[0]
+
+
+def _links(api, export_id):
+    return api.call("get-export-file-download-links", {"where": {"id": export_id}})
+
+
+def _download_resuming(url, target, first_bytes):
+    """Download in two requests: the first stops after first_bytes, the second resumes with a Range header."""
+    with requests.get(url, stream=True, timeout=60) as response:
+        assert response.status_code == 200
+        total = int(response.headers["Content-Length"])
+        assert response.headers["Accept-Ranges"] == "bytes"
+        with open(target, "wb") as stream:
+            stream.write(response.raw.read(first_bytes))
+    resumed = requests.get(url, headers={"Range": "bytes=%d-" % first_bytes}, timeout=60)
+    assert resumed.status_code == 206
+    assert resumed.headers["Content-Range"] == "bytes %d-%d/%d" % (first_bytes, total - 1, total)
+    with open(target, "ab") as stream:
+        stream.write(resumed.content)
+    return total
+
+
+def _upload(api, path, name, chunk_size, cluster_id):
+    """upload-elf-file in chunks; returns the upload task after each call."""
+    data = open(path, "rb").read()
+    seen = []
+    task = api.call("upload-elf-file", **_multipart(
+        {"name": name, "size": str(len(data)), "size_unit": "B", "cluster_id": cluster_id}, b""))
+    seen.append(task)
+    for offset in range(0, len(data), chunk_size):
+        task = api.call("upload-elf-file", **_multipart({"upload_task_id": task["id"]}, data[offset:offset + chunk_size]))
+        seen.append(task)
+    return seen
+
+
+def _multipart(fields, chunk):
+    """Keyword arguments for Api.call sending multipart/form-data (requests builds the body)."""
+    request = requests.Request("POST", "http://x/", data=fields, files={"file": ("chunk", chunk)}).prepare()
+    return {"raw_body": request.body, "headers": {"Content-Type": request.headers["Content-Type"]}}
+
+
+@needs_qemu
+def test_an_export_downloads_byte_identical_with_a_resumed_range_request(api, tmp_path):
+    volume = volume_of(api, "db-01", 0)
+    api.admin("POST", "volumes/%s/write" % volume["id"], {"offset": 3 * 1024 * 1024, "pattern": "exported", "length": 300000})
+    expected = digest(api, volume["id"])
+    export, task = _export(api, volume)
+    assert task["status"] == "SUCCESSED", task
+    assert export["entityAsyncStatus"] == "CREATING"
+    row = api.call("get-vm-export-files", {"where": {"id": export["id"]}})[0]
+    assert (row["type"], row["vm_volume"]["id"], row["entityAsyncStatus"]) == ("QCOW2", volume["id"], None)
+    entry = row["files"][0]
+    assert entry["fileName"].endswith(".qcow2") and entry["type"] == "QCOW2" and len(entry["md5"]) == 32
+    links = _links(api, export["id"])
+    assert [link["filename"] for link in links] == [entry["fileName"]]
+    target = tmp_path / entry["fileName"]
+    total = _download_resuming(links[0]["link"], target, 100000)
+    assert total == entry["fileSize"] == target.stat().st_size
+    raw = tmp_path / "restored.raw"
+    assert qemu_img("convert", "-O", "raw", target, raw).returncode == 0
+    assert digest_of_file(raw) == expected
+    head = requests.head(links[0]["link"], timeout=30)
+    assert (head.status_code, head.headers["Content-Length"]) == (200, str(total))
+    assert requests.get(links[0]["link"], headers={"Range": "bytes=%d-" % total}, timeout=30).status_code == 416
+    assert requests.get(links[0]["link"].replace("secret=", "secret=x"), timeout=30).status_code == 404
+
+
+def test_a_raw_export_needs_no_qemu_and_keeps_the_bytes(api, tmp_path):
+    cluster = api.call("get-clusters", {"where": {"name": "cluster-a"}})[0]
+    answers, _tasks = api.run("create-vm-volume", [{"name": "small", "cluster_id": cluster["id"], "size": 8, "size_unit": "MB",
+                                                    "elf_storage_policy": "REPLICA_2_THIN_PROVISION", "sharing": False}])
+    volume_id = answers[0]["data"]["id"]
+    api.settle()
+    api.admin("POST", "volumes/%s/write" % volume_id, {"offset": 4096, "pattern": "raw!", "length": 5000})
+    export, task = _export(api, {"id": volume_id}, "RAW")
+    assert task["status"] == "SUCCESSED"
+    link = _links(api, export["id"])[0]["link"]
+    body = requests.get(link, timeout=30)
+    assert (body.status_code, len(body.content)) == (200, 8 * 1024 ** 2)
+    (tmp_path / "small.raw").write_bytes(body.content)
+    assert digest_of_file(tmp_path / "small.raw") == digest(api, volume_id)
+
+
+@needs_qemu
+def test_export_vm_packs_every_disk_and_an_ovf(api):
+    vm = api.vm("build-01")
+    answers, tasks = api.run("export-vm", {"where": {"id": vm["id"]}, "data": {"type": "OVF"}})
+    assert tasks[0]["status"] == "SUCCESSED", tasks
+    row = api.call("get-vm-export-files", {"where": {"vm": {"id": vm["id"]}}})[0]
+    assert [entry["type"] for entry in row["files"]] == ["OVF", "VMDK", "VMDK", "VMDK"]
+    ovf = requests.get(_links(api, answers[0]["data"]["id"])[0]["link"], timeout=30).text
+    assert ovf.startswith("<?xml") and "build-01-disk2.vmdk" in ovf
+
+
+@needs_qemu
+def test_upload_then_import_makes_a_volume_with_the_uploaded_bytes(api, tmp_path):
+    api.call("get-clusters", {})
+    api.admin("POST", "settings", {"upload_chunk_size": 64 * 1024})
+    source = tmp_path / "source.raw"
+    with open(source, "wb") as stream:
+        stream.truncate(64 * 1024 ** 2)
+        stream.seek(1024 * 1024)
+        stream.write(b"uploaded-bytes" * 20000)
+    image = tmp_path / "disk.qcow2"
+    assert qemu_img("convert", "-f", "raw", "-O", "qcow2", source, image).returncode == 0
+    cluster = api.call("get-clusters", {"where": {"name": "cluster-b"}})[0]
+    seen = _upload(api, image, "disk.qcow2", 64 * 1024, cluster["id"])
+    assert seen[0]["status"] == "INITIALIZING" and seen[0]["current_chunk"] == 0 and seen[0]["chunk_size"] == 64 * 1024
+    assert [task["current_chunk"] for task in seen[1:]] == list(range(1, len(seen)))
+    assert all(task["status"] == "UPLOADING" for task in seen[1:-1]) and seen[-1]["status"] == "SUCCESSED"
+    upload = api.call("get-upload-tasks", {"where": {"id": seen[0]["id"]}})[0]
+    assert (upload["resource_type"], upload["size"], upload["status"]) == ("VM_VOLUME_QCOW2", image.stat().st_size, "SUCCESSED")
+    answers, tasks = api.run("import-vm-volume", [{"cluster_id": cluster["id"], "name": "imported", "storage_policy":
+                                                   "REPLICA_2_THIN_PROVISION", "upload_task_id": upload["id"]}])
+    assert tasks[0]["status"] == "SUCCESSED", tasks
+    volume = api.call("get-vm-volumes", {"where": {"id": answers[0]["data"]["id"]}})[0]
+    assert volume["size"] == 64 * 1024 ** 2
+    assert digest(api, volume["id"]) == digest_of_file(source)
+
+
+def test_a_chunk_of_the_wrong_size_and_an_unfinished_import_are_refused(api):
+    cluster = api.call("get-clusters", {"first": 1})[0]
+    api.admin("POST", "settings", {"upload_chunk_size": 1024})
+    task = api.call("upload-elf-file", **_multipart({"name": "d.raw", "size": "3000", "cluster_id": cluster["id"]}, b"x" * 1024))
+    response = api.post("upload-elf-file", raw_body=_multipart({"upload_task_id": task["id"]}, b"y" * 10)["raw_body"],
+                        headers=_multipart({"upload_task_id": task["id"]}, b"y" * 10)["headers"])
+    assert response.status_code == 400
+    response = api.post("import-vm-volume", [{"cluster_id": cluster["id"], "name": "early", "storage_policy": "REPLICA_2_THIN_PROVISION",
+                                              "upload_task_id": task["id"]}])
+    assert response.status_code == 400
+
+
+# ----- data-plane faults ---------------------------------------------------------------------------------------
+
+def test_download_faults_answer_500_or_close_early(api):
+    cluster = api.call("get-clusters", {"first": 1})[0]
+    answers, _tasks = api.run("create-vm-volume", [{"name": "dl", "cluster_id": cluster["id"], "size": 2, "size_unit": "MB",
+                                                    "elf_storage_policy": "REPLICA_2_THIN_PROVISION", "sharing": False}])
+    api.settle()
+    export, _task = _export(api, {"id": answers[0]["data"]["id"]}, "RAW")
+    link = _links(api, export["id"])[0]["link"]
+    api.admin("POST", "dataplane/faults", {"download_errors": [{"status": 500, "nth": 1}],
+                                            "download_truncations": [{"after_bytes": 1000, "next": 1}]})
+    assert requests.get(link, timeout=30).status_code == 500
+    with pytest.raises(requests.exceptions.RequestException):
+        requests.get(link, timeout=30).raise_for_status()
+    assert len(requests.get(link, timeout=30).content) == 2 * 1024 ** 2
+    kinds = [event["kind"] for event in api.admin("GET", "dataplane/faults")["events"]]
+    assert kinds == ["download_status", "download_truncate"]
+
+
+def test_a_link_works_only_while_its_export_file_exists(api):
+    cluster = api.call("get-clusters", {"first": 1})[0]
+    answers, _tasks = api.run("create-vm-volume", [{"name": "gone", "cluster_id": cluster["id"], "size": 1, "size_unit": "MB",
+                                                    "elf_storage_policy": "REPLICA_2_THIN_PROVISION", "sharing": False}])
+    api.settle()
+    export, _task = _export(api, {"id": answers[0]["data"]["id"]}, "RAW")
+    link = _links(api, export["id"])[0]["link"]
+    assert requests.get(link, timeout=30).status_code == 200
+    api.admin("DELETE", "dataplane/export-files/%s" % export["id"])
+    assert requests.get(link, timeout=30).status_code == 404
+    assert api.call("get-vm-export-files", {"where": {"id": export["id"]}}) == []
+
+
+def test_an_upload_chunk_refused_leaves_the_task_where_it_was(api):
+    cluster = api.call("get-clusters", {"first": 1})[0]
+    api.admin("POST", "settings", {"upload_chunk_size": 1024})
+    api.admin("POST", "dataplane/faults", {"upload_chunk_refusals": [{"chunk": 2, "status": 500, "next": 1}]})
+    task = api.call("upload-elf-file", **_multipart({"name": "d.raw", "size": "2048", "cluster_id": cluster["id"]}, b"a" * 1024))
+    assert task["current_chunk"] == 1
+    second = _multipart({"upload_task_id": task["id"]}, b"b" * 1024)
+    refused = api.post("upload-elf-file", raw_body=second["raw_body"], headers=second["headers"])
+    assert refused.status_code == 500
+    assert api.call("get-upload-tasks", {"where": {"id": task["id"]}})[0]["current_chunk"] == 1
+    retried = api.call("upload-elf-file", **_multipart({"upload_task_id": task["id"]}, b"b" * 1024))
+    assert (retried["current_chunk"], retried["status"]) == (2, "SUCCESSED")
+
+
+def test_export_and_import_tasks_fail_on_request(api):
+    api.admin("POST", "faults", {"task_failures": [{"operations": ["export-vm-volume", "import-vm-volume"], "error_code": "ZBS_IO_ERROR"}]})
+    volume = volume_of(api, "web-01")
+    export, task = _export(api, volume, "RAW")
+    assert (task["status"], task["error_code"], task["resource_rollbacked"]) == ("FAILED", "ZBS_IO_ERROR", True)
+    assert api.call("get-vm-export-files", {"where": {"id": export["id"]}}) == []
+    cluster = api.call("get-clusters", {"first": 1})[0]
+    api.admin("POST", "settings", {"upload_chunk_size": 1024 * 1024})
+    upload = api.call("upload-elf-file", **_multipart({"name": "d.raw", "size": str(GIB // 1024), "cluster_id": cluster["id"]},
+                                                      b"z" * (GIB // 1024)))
+    answers, tasks = api.run("import-vm-volume", [{"cluster_id": cluster["id"], "name": "imp", "storage_policy": "REPLICA_2_THIN_PROVISION",
+                                                   "upload_task_id": upload["id"]}])
+    assert (tasks[0]["status"], tasks[0]["error_code"]) == ("FAILED", "ZBS_IO_ERROR")
+    assert api.call("get-vm-volumes", {"where": {"id": answers[0]["data"]["id"]}}) == []
