@@ -114,8 +114,11 @@ class MoverGuard:
         """(rc, stdout, stderr) of argv, like AnsibleModule.run_command; on_start(process) right after it starts."""
         env = dict(os.environ)
         env.update(environment or {})
-        process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
-                                   close_fds=True, pass_fds=tuple(pass_fds), preexec_fn=_die_with_parent)
+        # AnsibleModule.run_command cannot set the parent-death signal (it takes no preexec_fn); this is its contract
+        # otherwise: argv without a shell, the environment updated, output captured, on_start before communicating.
+        process = subprocess.Popen(  # pylint: disable=ansible-bad-function
+            argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+            close_fds=True, pass_fds=tuple(pass_fds), preexec_fn=_die_with_parent)
         with self._lock:
             self.running.add(process)
         try:
