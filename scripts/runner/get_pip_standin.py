@@ -4,7 +4,7 @@ ansible-test --venv creates an empty venv and runs this file (through its quiet_
 ``python get_pip_X_Y.py [--disable-pip-version-check] pip==X.Y [--no-setuptools] [--no-wheel]``.
 The real script comes from a host that is not always reachable; this one bootstraps pip from the
 interpreter's bundled wheel (ensurepip) and then installs the exact pip version requested from the
-configured package index. Seeded by scripts/lib/common.sh (ct_seed_get_pip) only when missing.
+configured package index. Seeded by scripts/runner/ansible_test.py only when missing.
 """
 
 import subprocess

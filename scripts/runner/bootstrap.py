@@ -1,0 +1,210 @@
+"""Entry point of scripts/test.sh and scripts/demo.sh: build (or reuse) the venv, then run the stages or the demo.
+
+    bootstrap.py test [--keep] [--list] [STAGE ...]     STAGE: a stage, core-X.Y, "matrix" or "all"
+    bootstrap.py demo [demo options]
+
+Runs on any Python 3.8+ with the standard library alone; the venvs it builds use the newest Python that the
+newest supported ansible-core runs on.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+# pylint: disable=wrong-import-position
+from runner import matrix, processes, pythons, venvs  # noqa: E402
+from runner.context import ROOT  # noqa: E402
+
+MAIN = ("changelog", "sanity", "simulator", "units", "integration", "lint", "docs", "build", "release", "ee")
+CORES = tuple("core-%s" % r for r in matrix.releases() if r != matrix.NEWEST)
+EVERY_RUN = tuple("core-%s" % r for r in matrix.EVERY_RUN)
+USAGE = """usage: scripts/test.sh [--keep] [--list] [STAGE ...]
+
+  (no STAGE)   every stage: the full suite on ansible-core %(newest)s, and sanity + units + smoke
+               integration on ansible-core %(every)s
+  matrix       sanity + units + smoke integration on every other supported ansible-core (%(cores)s)
+  all          both
+  --keep       keep the work directory (logs, tree copies, simulator records)
+  --list       list the stages
+
+Environment: SMARTX_CLOUDTOWER_CACHE (venv cache), SMARTX_CLOUDTOWER_PYTHON (force the interpreter),
+CLOUDTOWER_OPENAPI_DIR (the OpenAPI specs; default ../shared/cloudtower-openapi), CT_SANITY_ARGS,
+CT_UNITS_ARGS, CT_INTEGRATION_ARGS (targets), CT_INTEGRATION_SHARDS (default 3), CT_SECRETS_SCAN=0.
+"""
+
+
+def say(text):
+    print(text, file=sys.stderr, flush=True)
+
+
+def usage():
+    return USAGE % {"newest": matrix.NEWEST, "every": ", ".join(matrix.EVERY_RUN), "cores": ", ".join(CORES)}
+
+
+def test_venv():
+    """The newest Python the newest ansible-core supports, with tests/requirements.txt."""
+    interpreter = pythons.by_version(pythons.discover(), matrix.pythons_for(matrix.NEWEST))
+    if interpreter is None:
+        sys.exit("ERROR: ansible-core %s needs Python %s; none found (set SMARTX_CLOUDTOWER_PYTHON)"
+                 % (matrix.NEWEST, " or ".join(matrix.pythons_for(matrix.NEWEST))))
+    return venvs.ensure("test", interpreter, [matrix.requirement_for(matrix.NEWEST), "-rtests/requirements.txt"], ROOT)
+
+
+def selected_sessions(words):
+    if not words:
+        return list(MAIN + EVERY_RUN)
+    chosen = set()
+    for word in words:
+        if word == "all":
+            chosen.update(MAIN + CORES)
+        elif word == "matrix":
+            chosen.update(CORES)
+        elif word in MAIN or word in CORES:
+            chosen.add(word)
+        else:
+            sys.exit("ERROR: unknown stage: %s\n\n%s" % (word, usage()))
+    return [name for name in MAIN + CORES if name in chosen]
+
+
+def list_stages(venv):
+    subprocess.run([os.path.join(venv.bin, "nox"), "-f", os.path.join(ROOT, "noxfile.py"), "--list"], cwd=ROOT,
+                   env=venv.env(), check=False)
+
+
+def read_results(work):
+    results = {}
+    directory = os.path.join(work, "results")
+    for name in os.listdir(directory) if os.path.isdir(directory) else ():
+        with open(os.path.join(directory, name), encoding="utf-8") as stream:
+            result = json.load(stream)
+        results[result["stage"]] = result
+    return results
+
+
+def summary(sessions, results, venv, started, returncode):
+    lines = ["", "================ smartx.cloudtower test summary ================",
+             "%-13s %-11s %8s  %s" % ("STAGE", "RESULT", "SECONDS", "NOTE")]
+    for name in sessions:
+        result = results.get(name)
+        if result:
+            lines.append("%-13s %-11s %8.1f  %s" % (name, result["status"], result["seconds"], result["note"]))
+        else:
+            lines.append("%-13s %-11s %8s  %s" % (name, "not run", "", ""))
+    lines.append("%-13s %-11s %8.1f" % ("total", "passed" if returncode == 0 else "FAILED", time.time() - started))
+    lines += ["", "ansible-core support matrix of this run:"]
+    main_ran = [n for n in MAIN if n in results]
+    lines.append("  %-8s %-14s %s" % (venv.ansible_core, "Python " + venv.version,
+                                      "%s: %s" % (", ".join(main_ran) or "nothing", _status(results, main_ran))))
+    for release in matrix.releases():
+        name = "core-%s" % release
+        if release == matrix.NEWEST:
+            continue
+        result = results.get(name)
+        if result:
+            lines.append("  %-8s %-14s %s: %s" % (release, "", result["note"] or "sanity, units, smoke integration", result["status"]))
+        else:
+            lines.append("  %-8s %-14s not run this time (scripts/test.sh matrix)" % (release, ""))
+    statuses = [results[n]["status"] for n in sessions if n in results]
+    failed = statuses.count("FAILED") or (1 if returncode != 0 else 0)
+    # The closing line CI reads: stages passed and failed (a skipped stage counts as neither).
+    lines += ["", "stages: %d passed, %d failed" % (statuses.count("passed"), failed)]
+    print("\n".join(lines), flush=True)
+
+
+def _status(results, names):
+    statuses = {results[n]["status"] for n in names}
+    return "FAILED" if "FAILED" in statuses else "passed" if names else "-"
+
+
+def run_tests(args):
+    keep = "--keep" in args
+    words = [a for a in args if a not in ("--keep", "--list")]
+    if any(a in ("-h", "--help") for a in args):
+        print(usage())
+        return 0
+    for word in words:
+        if word.startswith("-"):
+            sys.exit("ERROR: unknown option: %s\n\n%s" % (word, usage()))
+    started = time.time()
+    venv = test_venv()
+    if "--list" in args:
+        list_stages(venv)
+        return 0
+    sessions = selected_sessions(words)
+    work = tempfile.mkdtemp(prefix="smartx.cloudtower-test.")
+    env = venv.env()
+    env.update(CT_WORK=work, PYTHONDONTWRITEBYTECODE="1", ANSIBLE_FORCE_COLOR=env.get("ANSIBLE_FORCE_COLOR", "0"))
+    # The run must not depend on the caller's Ansible configuration.
+    for name in ("ANSIBLE_COLLECTIONS_PATH", "ANSIBLE_COLLECTIONS_PATHS", "ANSIBLE_CONFIG"):
+        env.pop(name, None)
+    say("Python %s, ansible-core %s, venv %s\nWork directory: %s" % (venv.version, venv.ansible_core, venv.path, work))
+    nox = processes.start([os.path.join(venv.bin, "nox"), "-f", os.path.join(ROOT, "noxfile.py"), "-x", "-s"] + sessions,
+                          cwd=ROOT, env=env)
+    returncode = _wait_forwarding_signals(nox)
+    summary(sessions, read_results(work), venv, started, returncode)
+    if keep:
+        say("Kept the work directory: %s" % work)
+    else:
+        import shutil  # pylint: disable=import-outside-toplevel
+        shutil.rmtree(work, ignore_errors=True)
+    return returncode
+
+
+def _wait_forwarding_signals(process):
+    """Wait for ``process``; SIGINT/SIGTERM are passed on to it (it stops its own children), then it is waited for."""
+    def forward(signum, dummy_frame):
+        try:
+            process.send_signal(signal.SIGTERM if signum == signal.SIGTERM else signal.SIGINT)
+        except ProcessLookupError:
+            pass
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, forward)
+    try:
+        return process.wait()
+    finally:
+        processes.stop(process, grace=60)
+
+
+def run_benchmarks(args):
+    """benchmarks/bench.py from the test venv (it has cloudtower-sdk) over a copy of the working tree."""
+    from runner import tree  # pylint: disable=import-outside-toplevel
+    import shutil  # pylint: disable=import-outside-toplevel
+    if not sys.platform.startswith("linux"):
+        sys.exit("ERROR: the benchmarks read /proc for memory figures: Linux only")
+    venv = test_venv()
+    work = tempfile.mkdtemp(prefix="smartx.cloudtower-bench.")
+    results = os.path.join(ROOT, "benchmarks", "results", time.strftime("%Y%m%dT%H%M%S"))
+    os.makedirs(results)
+    say("Results and logs: %s" % results)
+    try:
+        collection = tree.copy_checkout(ROOT, os.path.join(work, "tree"))
+        env = venv.env()
+        for name in ("ANSIBLE_COLLECTIONS_PATH", "ANSIBLE_COLLECTIONS_PATHS", "ANSIBLE_CONFIG"):
+            env.pop(name, None)
+        bench = processes.start([venv.python, os.path.join(collection, "benchmarks", "bench.py"), "--collections-path",
+                                 os.path.join(work, "tree"), "--results", results] + list(args), env=env)
+        return _wait_forwarding_signals(bench)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def main(argv):
+    if not argv or argv[0] not in ("test", "demo", "bench"):
+        sys.exit("usage: bootstrap.py test|demo|bench [arguments]")
+    if argv[0] == "test":
+        return run_tests(argv[1:])
+    if argv[0] == "bench":
+        return run_benchmarks(argv[1:])
+    from runner import demo  # pylint: disable=import-outside-toplevel
+    return demo.main(argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

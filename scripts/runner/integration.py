@@ -1,0 +1,288 @@
+"""Integration targets in shards side by side, each with its own simulator and its own copy of the tree.
+
+While the shards run, a line is printed as each target ends (shard, elapsed time, the target's time) and a
+heartbeat at least every HEARTBEAT seconds, so a log never shows minutes of silence.
+"""
+
+import glob
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+
+from . import ansible_test, processes, tree
+from .simulator import Simulator
+
+HEARTBEAT = 30.0
+STARTED = re.compile(r"^Running (\S+) integration test (?:role|script)", re.M)
+DEFAULT_WEIGHT = 30
+# Seconds each target took in a full run on this project's 2-core machine (3 shards, -vvv). They only steer
+# the balance: a stale table makes shards uneven, never wrong.
+WEIGHTS = {
+    "fault_matrix": 266,
+    "check_mode_audit": 169,
+    "cloudtower_vm": 164,
+    "cloudtower_vm_snapshot": 142,
+    "bad_input": 106,
+    "role_vm_backup": 100,
+    "concurrency": 83,
+    "cloudtower_vm_api_1_8": 76,
+    "role_vm_restore": 66,
+    "secrets_scan": 51,
+    "role_snapshot_retention": 50,
+    "cloudtower_vm_info": 39,
+    "inventory_cloudtower": 24,
+    "cloudtower_task_info": 20,
+    "awx_runner": 19,
+    "cloudtower_lun_snapshot_info": 17,
+    "cloudtower_backup_manifest": 15,
+    "cloudtower_vm_snapshot_info": 14,
+    "tls": 11,
+    "cloudtower_auth": 10,
+}
+
+
+def say(text):
+    print(text, file=sys.stderr, flush=True)
+
+
+def clock(seconds):
+    minutes, seconds = divmod(int(seconds), 60)
+    return "%dm%02ds" % (minutes, seconds) if minutes else "%ds" % seconds
+
+
+def runnable_targets(collection):
+    """Target directories ansible-test runs by themselves (setup_*/prepare_* ones are dependencies)."""
+    base = os.path.join(collection, "tests", "integration", "targets")
+    names = []
+    for name in sorted(os.listdir(base)):
+        path = os.path.join(base, name)
+        if not os.path.isdir(path) or name.startswith(("setup_", "prepare_")):
+            continue
+        aliases = os.path.join(path, "aliases")
+        words = []
+        if os.path.exists(aliases):
+            with open(aliases, encoding="utf-8") as stream:
+                words = stream.read().split()
+        if "disabled" not in words and "hidden" not in words:
+            names.append(name)
+    return names
+
+
+def balance(names, count):
+    """Longest first, each onto the lightest shard so far."""
+    loads = [[0, []] for dummy in range(max(1, count))]
+    for name in sorted(names, key=lambda n: (-WEIGHTS.get(n, DEFAULT_WEIGHT), n)):
+        lightest = min(loads, key=lambda load: load[0])
+        lightest[0] += WEIGHTS.get(name, DEFAULT_WEIGHT)
+        lightest[1].append(name)
+    return [sorted(targets) for dummy, targets in loads if targets]
+
+
+class Shard:
+    """One ansible-test run with its own simulator, tree copy and log."""
+
+    def __init__(self, label, collection, targets, log_path):
+        self.label = label
+        self.collection = collection
+        self.targets = targets
+        self.log_path = log_path
+        self.simulator = None
+        self.process = None
+        self.offset = 0
+        self.current = None
+        self.current_since = None
+        self.done = []
+        self.returncode = None
+        self.announced = False
+
+    def write_config(self):
+        """ansible-test passes no environment to the targets: the simulator's address goes in a config file."""
+        path = os.path.join(self.collection, "tests", "integration", "integration_config.yml")
+        old = os.umask(0o077)
+        try:
+            with open(path, "w", encoding="utf-8") as stream:
+                stream.write("---\ncloudtower_sim_url: '%s'\ncloudtower_sim_admin_url: '%s'\n"
+                             "cloudtower_sim_username: '%s'\ncloudtower_sim_password: '%s'\n"
+                             % (self.simulator.url, self.simulator.url, self.simulator.username, self.simulator.password))
+        finally:
+            os.umask(old)
+
+    def remove_configs(self):
+        """The config holds the password; ansible-test may leave copies of it in tests/output."""
+        for path in [os.path.join(self.collection, "tests", "integration", "integration_config.yml")] + glob.glob(
+                os.path.join(self.collection, "tests", "output", "**", "integration_config.yml"), recursive=True):
+            if os.path.isfile(path):
+                os.remove(path)
+
+    def poll_events(self, now):
+        """Targets that ended since the last call: [(name, seconds)], from the 'Running X' lines of the log."""
+        ended = []
+        with open(self.log_path, "rb") as stream:
+            stream.seek(self.offset)
+            chunk = stream.read()
+        # Only whole lines: a line being written is read again next time.
+        cut = chunk.rfind(b"\n") + 1
+        self.offset += cut
+        for match in STARTED.finditer(chunk[:cut].decode("utf-8", "replace")):
+            if self.current:
+                ended.append((self.current, now - self.current_since))
+                self.done.append(self.current)
+            self.current, self.current_since = match.group(1), now
+        return ended
+
+    def finish(self, now):
+        if self.current and self.returncode == 0:
+            self.done.append(self.current)
+            return [(self.current, now - self.current_since)]
+        return []
+
+
+class IntegrationRun:
+    """Run ``targets`` (all runnable ones when empty) in ``shards`` shards."""
+
+    def __init__(self, venv, collection, work, shards=3, targets=(), verbose=False, token_logs=False,
+                 specs=None, sim_args=("--state", "demo", "--task-seconds", "0.2")):
+        self.venv = venv
+        self.collection = collection
+        self.work = work
+        self.shard_count = shards
+        self.targets = list(targets) or runnable_targets(collection)
+        self.verbose = verbose
+        self.token_logs = token_logs
+        self.specs = specs
+        self.sim_args = list(sim_args)
+        self.shards = []
+        self.started = None
+
+    def _prepare_shards(self):
+        for index, targets in enumerate(balance(self.targets, self.shard_count)):
+            label = "shard%d" % index
+            root = self.collection
+            if index > 0:
+                root = tree.copy_tree(self.collection, os.path.join(self.work, label))
+            self.shards.append(Shard(label, root, targets, os.path.join(self.work, "integration-%s.log" % label)))
+
+    def _start(self, shard):
+        token_log = None
+        if self.token_logs:
+            token_log = os.path.join(self.work, "secrets-%s.txt" % shard.label)
+        shard.simulator = Simulator(self.venv.python, shard.collection, os.path.join(self.work, "simulator-%s.log" % shard.label),
+                                    extra_args=self.sim_args + ["--record", os.path.join(self.work, "record-%s.jsonl" % shard.label)],
+                                    token_log=token_log, specs=self.specs)
+        if token_log:
+            old = os.umask(0o077)
+            with open(token_log, "w", encoding="utf-8") as stream:
+                stream.write(shard.simulator.password + "\n")
+            os.umask(old)
+        shard.simulator.start()
+        shard.write_config()
+        command = ["ansible-test", "integration", "--local", "--python", self.venv.version, "--color", "no"]
+        command += (["-vvv"] if self.verbose else []) + shard.targets
+        say("[%s] simulator at %s; %d target(s): %s" % (shard.label, shard.simulator.url, len(shard.targets), " ".join(shard.targets)))
+        log = open(shard.log_path, "w", encoding="utf-8")  # pylint: disable=consider-using-with
+        env = self.venv.env()
+        env["ANSIBLE_FORCE_COLOR"] = "0"
+        shard.process = processes.start(command, cwd=shard.collection, stdout=log, stderr=subprocess.STDOUT,
+                                        stdin=subprocess.DEVNULL, env=env)
+        log.close()
+
+    def _report(self, now):
+        """Print each target that ended; return whether anything was printed."""
+        printed = False
+        for shard in self.shards:
+            events = shard.poll_events(now)
+            if shard.returncode is None and shard.process.poll() is not None:
+                shard.returncode = shard.process.returncode
+                events += shard.poll_events(now) + shard.finish(now)
+            for name, seconds in events:
+                say("[integration %s] %s: %s done in %s (%d/%d)"
+                    % (clock(now - self.started), shard.label, name, clock(seconds), len(shard.done), len(shard.targets)))
+                printed = True
+            if shard.returncode is not None and not shard.announced:
+                shard.announced = True
+                say("[integration %s] %s %s" % (clock(now - self.started), shard.label,
+                                                "finished" if shard.returncode == 0 else "FAILED (exit code %d)" % shard.returncode))
+                printed = True
+        return printed
+
+    def _heartbeat(self, now):
+        running = ["%s %s %s (%d/%d)" % (s.label, s.current or "starting", clock(now - (s.current_since or self.started)),
+                                         len(s.done) + 1, len(s.targets))
+                   for s in self.shards if s.returncode is None]
+        say("[integration %s] running: %s" % (clock(now - self.started), "; ".join(running)))
+
+    def run(self):
+        """Run every shard to its end; return True when all passed."""
+        ansible_test.prepare(self.venv.python)
+        self._prepare_shards()
+        self.started = time.time()
+        try:
+            for shard in self.shards:
+                self._start(shard)
+            last_line = time.time()
+            while any(s.returncode is None for s in self.shards):
+                time.sleep(1.0)
+                now = time.time()
+                if self._report(now):
+                    last_line = now
+                elif now - last_line >= HEARTBEAT:
+                    self._heartbeat(now)
+                    last_line = now
+        finally:
+            for shard in self.shards:
+                processes.stop(shard.process)
+                if shard.simulator:
+                    shard.simulator.stop()
+                shard.remove_configs()
+        self._print_logs()
+        return all(s.returncode == 0 for s in self.shards)
+
+    def _print_logs(self):
+        for shard in self.shards:
+            with open(shard.log_path, encoding="utf-8", errors="replace") as stream:
+                lines = stream.read().splitlines()
+            if shard.returncode == 0:
+                say("\n==> integration: %s passed: %s (end of its log)" % (shard.label, " ".join(shard.targets)))
+                tail = lines[-25:]
+            else:
+                # At -vvv a log runs to tens of MB: its end holds the failure and the target's recap.
+                say("\n==> integration: %s FAILED: %s (the last 4000 lines of its log)" % (shard.label, " ".join(shard.targets)))
+                tail = lines[-4000:]
+                with open(shard.simulator.log_path, encoding="utf-8", errors="replace") as stream:
+                    tail += ["  sim| " + line for line in stream.read().splitlines()[-20:]]
+            say("\n".join(tail))
+        times = self.target_times()
+        if times:
+            say("Integration target durations (s):")
+            for name, seconds in sorted(times.items(), key=lambda item: -item[1]):
+                say("  %6d  %s" % (seconds, name))
+            say("  %6d  total of %d target(s)" % (sum(times.values()), len(times)))
+
+    def target_times(self):
+        """Seconds per target, from ansible-test's tests/output/data/integration-*.json of every shard."""
+        times = {}
+        for shard in self.shards:
+            for path in glob.glob(os.path.join(shard.collection, "tests", "output", "data", "integration-*.json")):
+                with open(path, encoding="utf-8") as stream:
+                    data = json.load(stream)
+                for name, target in data.get("targets", {}).items():
+                    if target.get("run_time_seconds") is not None:
+                        times[name] = target["run_time_seconds"]
+        return times
+
+    def records(self):
+        return sorted(glob.glob(os.path.join(self.work, "record-*.jsonl")))
+
+    def secret_files(self):
+        return sorted(glob.glob(os.path.join(self.work, "secrets-*.txt")))
+
+    def scanned_paths(self):
+        """The shards' output, the simulators' logs and records, and what ansible-test left in tests/output."""
+        paths = glob.glob(os.path.join(self.work, "integration-*.log")) + glob.glob(os.path.join(self.work, "simulator-*.log"))
+        paths += self.records()
+        paths += [os.path.join(s.collection, "tests", "output") for s in self.shards
+                  if os.path.isdir(os.path.join(s.collection, "tests", "output"))]
+        return paths
