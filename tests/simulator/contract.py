@@ -20,20 +20,17 @@ import sys
 
 SPEC_FILE = "%s-swagger.json"
 SPEC_DIR_ENV = "CLOUDTOWER_OPENAPI_DIR"
-DEFAULT_SPEC_DIR = "/work/shared/cloudtower-openapi"
 SPEC_URI = "urn:cloudtower-openapi"
 LOGICAL_KEYS = ("AND", "OR", "NOT")
 
 
 def find_spec_dir(explicit=None):
-    """The directory holding the specs: `explicit` if given, else $CLOUDTOWER_OPENAPI_DIR, ../shared next to the
-    checkout, or /work/shared. None when there is none."""
+    """The directory holding the specs: `explicit` if given, else $CLOUDTOWER_OPENAPI_DIR when it is set (and
+    then only it), else ../shared/cloudtower-openapi beside the checkout. None when that has no specs."""
     here = os.path.dirname(os.path.abspath(__file__))
-    candidates = [explicit] if explicit else [os.environ.get(SPEC_DIR_ENV), os.path.join(here, "..", "..", "..", "shared", "cloudtower-openapi"),
-                                              DEFAULT_SPEC_DIR]
-    for candidate in candidates:
-        if candidate and os.path.isfile(os.path.join(candidate, SPEC_FILE % "4.6.0")):
-            return os.path.abspath(candidate)
+    candidate = explicit or os.environ.get(SPEC_DIR_ENV) or os.path.join(here, "..", "..", "..", "shared", "cloudtower-openapi")
+    if os.path.isfile(os.path.join(candidate, SPEC_FILE % "4.6.0")):
+        return os.path.abspath(candidate)
     return None
 
 
