@@ -10,6 +10,7 @@ result and the requests it sent.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -17,9 +18,15 @@ from collections import namedtuple
 
 import pytest
 
-from ansible.module_utils import _internal as ansible_internal
+from ansible.module_utils import basic as ansible_basic
 from ansible.module_utils.common import warnings as ansible_warnings
-from ansible.module_utils.testing import patch_module_args
+
+try:  # ansible-core >= 2.19
+    from ansible.module_utils import _internal as ansible_internal
+    from ansible.module_utils.testing import patch_module_args
+except ImportError:  # ansible-core 2.16 - 2.18: module arguments are a serialized global
+    ansible_internal = None
+    patch_module_args = None
 
 SIMULATOR_DIR = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "simulator"))
 if SIMULATOR_DIR not in sys.path:
@@ -54,20 +61,42 @@ def forget_warnings():
             store.clear()
 
 
-def call_module(module, capsys, args):
-    """main() of module with args; its decoded result, failed or not."""
-    forget_warnings()
-    # Once controller code (an inventory plugin test) ran in this process, Ansible
-    # sends module warnings to the display instead of the result; a module runs
-    # as a module here.
+@contextlib.contextmanager
+def module_args(args):
+    """The module's arguments, the way the running ansible-core reads them."""
+    if patch_module_args is not None:
+        with patch_module_args(args):
+            yield
+        return
+    saved = getattr(ansible_basic, "_ANSIBLE_ARGS", None)
+    ansible_basic._ANSIBLE_ARGS = json.dumps({"ANSIBLE_MODULE_ARGS": args}).encode("utf-8")  # pylint: disable=protected-access
+    try:
+        yield
+    finally:
+        ansible_basic._ANSIBLE_ARGS = saved  # pylint: disable=protected-access
+
+
+@contextlib.contextmanager
+def running_as_module():
+    """Once controller code (an inventory plugin test) ran in this process, ansible-core >= 2.19 sends module
+    warnings to the display instead of the result; a module runs as a module here."""
+    if ansible_internal is None:
+        yield
+        return
     was_controller = getattr(ansible_internal, "is_controller", False)
     ansible_internal.is_controller = False
     try:
-        with patch_module_args(args):
-            with pytest.raises(SystemExit):
-                module.main()
+        yield
     finally:
         ansible_internal.is_controller = was_controller
+
+
+def call_module(module, capsys, args):
+    """main() of module with args; its decoded result, failed or not."""
+    forget_warnings()
+    with running_as_module(), module_args(args):
+        with pytest.raises(SystemExit):
+            module.main()
     return json.loads(capsys.readouterr().out)
 
 
