@@ -187,15 +187,16 @@ options:
     default: []
   reuse_expression_results:
     description:
-      - Evaluate each O(compose), O(groups) and O(keyed_groups) expression once per distinct value of the
-        variables it uses, and reuse the result for the other hosts with the same values.
-      - Ansible compiles an expression anew for every host (a few milliseconds each), so without this a
-        O(keyed_groups) entry over 10,000 hosts takes tens of seconds.
-      - Expressions that call C(lookup), C(query), C(q), C(now) or C(lipsum), or use the C(random) or C(shuffle)
-        filters, are always evaluated for every host. Turn this off if an expression uses another plugin whose
-        result changes from call to call.
+      - Has no effect. It made the plugin reuse O(compose), O(groups) and O(keyed_groups) results across hosts
+        by overriding private methods of ansible-core's Constructable, which change between ansible-core
+        releases; those features are now evaluated by Constructable itself, for every host.
+      - Over 10,000 VMs, each such expression costs a few seconds of templating (see the inventory figures in
+        C(benchmarks/README.md)); keep them few on large inventories.
     type: bool
-    default: true
+    deprecated:
+      why: The plugin no longer overrides ansible-core's private Constructable methods.
+      version: 2.0.0
+      alternatives: Nothing to set; remove the option.
   group_by:
     description:
       - Groups every host is put in, named O(group_prefix) + V(cluster_<cluster name>), V(status_<status>)
@@ -221,12 +222,24 @@ seealso:
 """
 
 EXAMPLES = r"""
----
-# cloudtower.yml: every VM, grouped by cluster and status; credentials from CLOUDTOWER_* variables.
-plugin: smartx.cloudtower.cloudtower
-
----
-# prod.cloudtower.yml: running VMs of two clusters, reached on the management network.
+# Three inventory source files; each is a file of its own (one YAML document), shown one after the other.
+#
+# 1. cloudtower.yml: every VM, grouped by cluster and status; credentials from CLOUDTOWER_* variables.
+#
+#   plugin: smartx.cloudtower.cloudtower
+#
+# 2. fqdn.cloudtower.yml: host names "<vm>.<cluster>", a small variable set, cached for ten minutes.
+#
+#   plugin: smartx.cloudtower.cloudtower
+#   hostname_template: "{name}.{cluster}"
+#   hostvar_fields: [id, name, status, ips, cluster, host, vcpu, memory, guest_os_type]
+#   cache: true
+#   cache_plugin: ansible.builtin.jsonfile
+#   cache_connection: ~/.cache/ansible-inventory
+#   cache_timeout: 600
+#
+# 3. prod.cloudtower.yml: running VMs of two clusters, reached on the management network, with constructed
+#    groups and variables:
 plugin: smartx.cloudtower.cloudtower
 cloudtower_host: https://cloudtower.example.com
 ca_path: /etc/pki/cloudtower-ca.pem
@@ -245,16 +258,6 @@ groups:
   big: cloudtower_memory >= 16 * 1024 ** 3
 compose:
   ansible_user: "'Administrator' if cloudtower_guest_os_type == 'WINDOWS' else 'root'"
-
----
-# fqdn.cloudtower.yml: host names "<vm>.<cluster>", a small variable set, cached for ten minutes.
-plugin: smartx.cloudtower.cloudtower
-hostname_template: "{name}.{cluster}"
-hostvar_fields: [id, name, status, ips, cluster, host, vcpu, memory, guest_os_type]
-cache: true
-cache_plugin: ansible.builtin.jsonfile
-cache_connection: ~/.cache/ansible-inventory
-cache_timeout: 600
 """
 
 import hashlib
@@ -268,8 +271,6 @@ from collections import Counter
 from ansible.errors import AnsibleError, AnsibleParserError
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
-from ansible.utils.vars import combine_vars
-from jinja2 import Environment, nodes
 
 from ansible_collections.smartx.cloudtower.plugins.module_utils.client import (
     HAS_REQUESTS,
@@ -405,77 +406,6 @@ def assign_hostnames(vms, template, on_duplicate):
     return [("%s_%s" % (name, vm["id"]) if name in collisions else name, vm) for name, vm in zip(names, vms)]
 
 
-class ExpressionResults:
-    """Results of Jinja expressions, keyed by the expression and the values of the variables it names.
-
-    An expression's result depends only on the variables it names, unless it
-    calls something that changes from call to call; those are never reused.
-    """
-
-    VOLATILE_CALLS = frozenset(("lookup", "query", "q", "now", "lipsum"))
-    VOLATILE_FILTERS = frozenset(("random", "shuffle"))
-    _MISSING = "<undefined>"
-
-    def __init__(self, enabled=True):
-        self.enabled = enabled
-        self._names = {}
-        self._results = {}
-        self._parser = Environment() if self.enabled else None
-        self.evaluations = 0
-
-    def names_used(self, expression):
-        """Sorted variable names of a reusable expression, or None."""
-        if expression not in self._names:
-            self._names[expression] = self._analyse(expression)
-        return self._names[expression]
-
-    def _analyse(self, expression):
-        try:
-            tree = self._parser.parse("{{ %s }}" % expression)
-        except Exception:  # pylint: disable=broad-exception-caught
-            # Ansible reports the syntax error itself when it evaluates the expression.
-            return None
-        for call in tree.find_all(nodes.Call):
-            if isinstance(call.node, nodes.Name) and call.node.name in self.VOLATILE_CALLS:
-                return None
-        for node in tree.find_all((nodes.Filter, nodes.Test)):
-            if node.name.rsplit(".", 1)[-1] in self.VOLATILE_FILTERS:
-                return None
-        # Every name the expression mentions, which includes functions and filters' arguments: more than needed is safe.
-        return tuple(sorted({name.name for name in tree.find_all(nodes.Name)}))
-
-    def evaluate(self, kind, expression, variables, evaluate):
-        """evaluate() once per (expression, values of its variables); errors are reused too."""
-        key = self._key(kind, expression, variables)
-        if key is None:
-            return self._counted(evaluate)
-        if key not in self._results:
-            try:
-                self._results[key] = (True, self._counted(evaluate))
-            except Exception as error:  # pylint: disable=broad-exception-caught
-                self._results[key] = (False, error)
-        succeeded, value = self._results[key]
-        if not succeeded:
-            raise value
-        return value
-
-    def _counted(self, evaluate):
-        self.evaluations += 1
-        return evaluate()
-
-    def _key(self, kind, expression, variables):
-        if not self.enabled or not isinstance(expression, str):
-            return None
-        names = self.names_used(expression)
-        if names is None:
-            return None
-        try:
-            values = json.dumps([variables.get(name, self._MISSING) for name in names], sort_keys=True, default=repr)
-        except (TypeError, ValueError):
-            return None
-        return kind, expression, values
-
-
 def default_groups(vm, group_by, prefix):
     """Raw (unsanitized) names of the group_by groups of one VM."""
     groups = []
@@ -517,7 +447,6 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         self._networks = parse_networks(self.get_option("ansible_host_networks"))
         self._template = HostnameTemplate(self.get_option("hostname_template"))
         self._where = self._query_where()
-        self._expressions = ExpressionResults(self.get_option("reuse_expression_results"))
         self._legacy_host_variable = self.get_option("legacy_host_variable")
         if self._legacy_host_variable:
             self.display.deprecated(
@@ -661,42 +590,12 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         return variables
 
     def _construct(self, hostname, compose, conditional_groups, keyed_groups, strict):
+        """compose, groups and keyed_groups through ansible-core's Constructable, as every inventory plugin does."""
         self._set_composite_vars(compose, self.inventory.get_host(hostname).get_vars(), hostname, strict=strict)
         # Read the variables once more so that groups see what compose just set.
         variables = self.inventory.get_host(hostname).get_vars()
         self._add_host_to_composed_groups(conditional_groups, variables, hostname, strict=strict, fetch_hostvars=False)
         self._add_host_to_keyed_groups(keyed_groups, variables, hostname, strict=strict, fetch_hostvars=False)
-
-    def _compose(self, template, variables, *args, **kwargs):
-        """Constructable._compose (compose and keyed_groups), with results reused across hosts."""
-        # Constructable templates a keyed group's parent_group with the variables _compose left in
-        # the templar, so a reused result must leave this host's variables there too.
-        self.templar.available_variables = combine_vars(variables, self._vars) if self.get_option("use_extra_vars") else variables
-        parent = super()
-        return self._expressions.evaluate("expression", template, variables,
-                                          lambda: parent._compose(template, variables, *args, **kwargs))
-
-    def _add_host_to_composed_groups(self, groups, variables, host, strict=False, fetch_hostvars=True):
-        """Constructable's conditional groups, with the conditions' results reused across hosts."""
-        if not groups or not isinstance(groups, dict):
-            return
-        if fetch_hostvars:
-            variables = combine_vars(variables, self.inventory.get_host(host).get_vars())
-        for group_name, conditional in groups.items():
-            group_name = self._sanitize_group_name(group_name)
-            try:
-                matches = self._expressions.evaluate("conditional", conditional, variables,
-                                                     lambda condition=conditional: self._evaluate_conditional(condition, variables))
-            except Exception as error:  # pylint: disable=broad-exception-caught
-                if strict:
-                    raise AnsibleParserError("Could not add host %s to group %s: %s" % (host, group_name, to_text(error)))
-                continue
-            if matches:
-                self.inventory.add_child(self.inventory.add_group(group_name), host)
-
-    def _evaluate_conditional(self, conditional, variables):
-        self.templar.available_variables = variables
-        return self.templar.evaluate_conditional(conditional)
 
     def _warn_about_unmatched_clusters(self, vms):
         wanted = self.get_option("clusters")
