@@ -144,7 +144,9 @@ def run_tests(args):
     for name in ("ANSIBLE_COLLECTIONS_PATH", "ANSIBLE_COLLECTIONS_PATHS", "ANSIBLE_CONFIG"):
         env.pop(name, None)
     say("Python %s, ansible-core %s, venv %s\nWork directory: %s" % (venv.version, venv.ansible_core, venv.path, work))
-    nox = processes.start([os.path.join(venv.bin, "nox"), "-f", os.path.join(ROOT, "noxfile.py"), "-x", "-s"] + sessions,
+    # A failed main stage stops the run (later stages build on it); the matrix releases are independent.
+    stop_first = ["-x"] if any(name in MAIN for name in sessions) else ["--no-stop-on-first-error"]
+    nox = processes.start([os.path.join(venv.bin, "nox"), "-f", os.path.join(ROOT, "noxfile.py")] + stop_first + ["-s"] + sessions,
                           cwd=ROOT, env=env)
     returncode = _wait_forwarding_signals(nox)
     summary(sessions, read_results(work), venv, started, returncode)

@@ -40,8 +40,7 @@ def _candidate_paths():
             yield found
     pyenv_root = os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv")
     for minor in MINORS:
-        for path in sorted(glob.glob(os.path.join(pyenv_root, "versions", "3.%d.*" % minor, "bin", "python3.%d" % minor))):
-            yield path
+        yield from sorted(glob.glob(os.path.join(pyenv_root, "versions", "3.%d.*" % minor, "bin", "python3.%d" % minor)))
     for minor in MINORS:
         for base in ("/usr/local/bin", "/usr/bin"):
             yield os.path.join(base, "python3.%d" % minor)

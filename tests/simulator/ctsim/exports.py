@@ -176,7 +176,8 @@ class ExportMutations:
         if not rows:
             raise bad_request("VM_EXPORT_FILE_NOT_FOUND", "no export file matches %s" % where)
         base = self.core.state.base_url or ""
-        return [{"filename": entry["fileName"], "link": "%s%s%s/%s?secret=%s" % (base, DOWNLOAD_PREFIX, entry["fileUUID"], entry["fileName"], entry["fileSecret"])}
+        return [{"filename": entry["fileName"],
+                 "link": "%s%s%s/%s?secret=%s" % (base, DOWNLOAD_PREFIX, entry["fileUUID"], entry["fileName"], entry["fileSecret"])}
                 for row in rows for entry in row["files"]]
 
 

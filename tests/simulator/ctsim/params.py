@@ -55,7 +55,7 @@ QOS_LIMITS = "".join("""
     "iops_wr_max_length", "bps", "bps_rd", "bps_wr", "bps_max", "bps_max_length", "bps_rd_max", "bps_rd_max_length",
     "bps_wr_max", "bps_wr_max_length")) + "".join("""
     %s  enum:BPSUnit  >=4.6""" % name for name in (
-    "bps_unit", "bps_rd_unit", "bps_wr_unit", "bps_max_unit", "bps_rd_max_unit", "bps_wr_max_unit"))
+        "bps_unit", "bps_rd_unit", "bps_wr_unit", "bps_max_unit", "bps_rd_max_unit", "bps_wr_max_unit"))
 
 ISCSI_TARGET_COMMON = QOS_LIMITS + """
     ip_whitelist          str

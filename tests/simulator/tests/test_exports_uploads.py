@@ -157,7 +157,7 @@ def test_download_faults_answer_500_or_close_early(api):
     export, _task = _export(api, {"id": answers[0]["data"]["id"]}, "RAW")
     link = _links(api, export["id"])[0]["link"]
     api.admin("POST", "dataplane/faults", {"download_errors": [{"status": 500, "nth": 1}],
-                                            "download_truncations": [{"after_bytes": 1000, "next": 1}]})
+                                           "download_truncations": [{"after_bytes": 1000, "next": 1}]})
     assert requests.get(link, timeout=30).status_code == 500
     with pytest.raises(requests.exceptions.RequestException):
         requests.get(link, timeout=30).raise_for_status()

@@ -55,7 +55,7 @@ def test_target_settings_change_and_deletion_needs_an_empty_target(api, version)
     api.settle()
     _answers, tasks = api.run("update-iscsi-target", {"where": {"id": target_id}, "data": {
         "ip_whitelist": "10.0.0.0/8", "initiator_chaps": [{"initiator_iqn": "iqn.2024-01.test:a", "chap_name": "a",
-                                                             "chap_secret": "secret-of-a-1"}]}})
+                                                           "chap_secret": "secret-of-a-1"}]}})
     assert tasks[0]["status"] == "SUCCESSED"
     target = api.call("get-iscsi-targets", {"where": {"id": target_id}})[0]
     assert target["ip_whitelist"] == "10.0.0.0/8"

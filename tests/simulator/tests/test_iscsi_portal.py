@@ -149,7 +149,7 @@ def test_an_iscsi_connection_dropped_mid_read(portal_sim, papi, tmp_path):
     volume = volume_of(papi, "cache-01")
     for part in range(4):
         papi.admin("POST", "volumes/%s/write" % volume["id"], {"offset": part * 64 * 1024 ** 2, "pattern": "bulk-%d-" % part,
-                                                                "length": 64 * 1024 ** 2})
+                                                               "length": 64 * 1024 ** 2})
     lun_snapshot = snapshot_disks(papi, vm, "bulk")[0]
     target = make_target(papi, "dropping")
     lun = clone_into(papi, target, lun_snapshot, "bulk-lun")
