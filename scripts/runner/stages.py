@@ -258,6 +258,16 @@ def ee(ctx):
     return "ansible-builder create"
 
 
+def native_jinja_for_old_releases(coll, release_):
+    """Before ansible-core 2.19, "{{ x | default(none) }}" renders as "" unless jinja2_native is on; the targets pass
+    optional role variables that way (2.19 and later always template natively), so the smoke runs on older releases
+    turn it on for the test playbooks through ansible-test's tests/integration/integration.cfg."""
+    if tuple(int(part) for part in release_.split(".")) >= (2, 19):
+        return
+    with open(os.path.join(coll, "tests", "integration", "integration.cfg"), "w", encoding="utf-8") as stream:
+        stream.write("[defaults]\njinja2_native = True\n")
+
+
 def core(ctx, release_):
     """Sanity, units and the smoke integration targets on ansible-core ``release_``."""
     interpreter = pythons.by_version(pythons.discover(), matrix.pythons_for(release_))
@@ -267,6 +277,7 @@ def core(ctx, release_):
     venv = venvs.ensure("core%s" % release_, interpreter,
                         [matrix.requirement_for(release_), "-rrequirements.txt", "-rtests/requirements-matrix.txt"], ctx.root)
     coll = tree.copy_tree(ctx.collection, os.path.join(ctx.work, "core-%s" % release_))
+    native_jinja_for_old_releases(coll, release_)
     # CT_CORE_STEPS (e.g. "units,smoke") runs some of the steps, for a quick look while fixing one of them.
     steps = os.environ.get("CT_CORE_STEPS", "sanity,units,smoke").split(",")
     if "sanity" in steps:
