@@ -15,6 +15,10 @@ import sys
 import tempfile
 import time
 
+if sys.version_info < (3, 8):
+    sys.exit("ERROR: scripts/test.sh and scripts/demo.sh need python3 to be Python 3.8 or later (it is %d.%d)"
+             % sys.version_info[:2])
+
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 # pylint: disable=wrong-import-position
