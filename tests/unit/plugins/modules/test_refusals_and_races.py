@@ -159,7 +159,9 @@ def test_a_snapshot_whose_earlier_task_fails_is_made_again_and_its_outcome_repor
     again = run_module(snapshot_module, sim, capsys, vm="web-01", name="nightly-{vm_name}")
     assert not again.result.get("failed"), again.result["msg"]
     assert again.result["results"][0]["status"] == "created" and again.result["changed"]
-    assert again.sent == ["create-vm-snapshot"]
+    # On a loaded machine the VM can still be locked by the failed task's rollback: a ResourceLocked refusal is
+    # sent again by the client, so what counts is what CloudTower accepted.
+    assert again.accepted == ["create-vm-snapshot"]
     assert len(snapshot_named(sim, "nightly-web-01")) == 1
 
 
