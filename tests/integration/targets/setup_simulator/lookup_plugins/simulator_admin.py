@@ -29,8 +29,8 @@ def call(url, route, body=None, timeout=60):
         with opener.open(request, timeout=timeout) as response:
             return json.loads(response.read().decode("utf-8") or "null")
     except urllib.error.HTTPError as error:
-        raise AnsibleError("simulator admin %s %s: HTTP %d %s" % (request.get_method(), route, error.code,
-                                                                 error.read().decode("utf-8", "replace")[:500]))
+        detail = error.read().decode("utf-8", "replace")[:500]
+        raise AnsibleError("simulator admin %s %s: HTTP %d %s" % (request.get_method(), route, error.code, detail))
     except (urllib.error.URLError, OSError) as error:
         raise AnsibleError("simulator admin %s %s: %s" % (request.get_method(), route, error))
 
