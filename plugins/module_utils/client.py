@@ -208,6 +208,11 @@ class CloudTowerClient:
                                "task_ids": [r["task_id"] for r in replies if isinstance(r, dict) and r.get("task_id")]})
         return replies
 
+    @property
+    def last_mutation_request_id(self):
+        """The x-tower-request-id of the last mutation CloudTower accepted (None before any)."""
+        return self.mutations[-1]["request_id"] if self.mutations else None
+
     def login(self):
         """Log in with the configured credentials and keep the token for later calls."""
         settings = self.settings

@@ -15,20 +15,12 @@ import re
 
 from ansible_collections.smartx.cloudtower.plugins.module_utils.errors import InputError, blamed_on, describe_task
 from ansible_collections.smartx.cloudtower.plugins.module_utils.lookups import looks_like_id, resolve_cluster_scope, resolve_vms
-from ansible_collections.smartx.cloudtower.plugins.module_utils.query import paginate, validate_where, values_of, where_and
+from ansible_collections.smartx.cloudtower.plugins.module_utils.api import vms
+from ansible_collections.smartx.cloudtower.plugins.module_utils.query import validate_where, values_of, where_and
 
 PLACEHOLDERS = ("{vm_name}", "{vm_id}")
 PLACEHOLDER_PATTERN = re.compile(r"\{[^{}]*\}")
 CONSISTENT_TYPES = {"crash": "CRASH_CONSISTENT", "file_system": "FILE_SYSTEM_CONSISTENT"}
-# Values per *_in filter: a whole 200-VM backup fits in one query, and no body grows unbounded.
-VALUES_PER_QUERY = 500
-OLDEST_FIRST = "local_created_at_ASC"
-
-
-def chunks(values, size=VALUES_PER_QUERY):
-    values = list(values)
-    for start in range(0, len(values), size):
-        yield values[start:start + size]
 
 
 # ----- names ---------------------------------------------------------------
@@ -165,35 +157,8 @@ def select_vms(client, params):
         user_where = validate_where("where", params["where"])
         scope, _text = resolve_cluster_scope(client, "cluster", params.get("cluster"))
         with blamed_on("where", params["where"]):
-            return paginate(client, "get-vms", where=where_and(scope, user_where))
+            return vms.find(client, where_and(scope, user_where))
     return []
-
-
-# ----- batched snapshot reads ------------------------------------------------------
-def find_snapshots(client, vm_ids=None, names=None, name_prefixes=None, order_by=OLDEST_FIRST, scope=None):
-    """VM snapshots matching every given filter (and the where clause scope), in as few queries as the value lists allow.
-
-    vm_ids is the only list that can grow with the batch; names and prefixes
-    are one per VM at most, so they are chunked alongside it.
-    """
-    prefix_clause = None
-    if name_prefixes:
-        unique = sorted(set(name_prefixes))
-        prefix_clause = {"name_starts_with": unique[0]} if len(unique) == 1 else {"OR": [{"name_starts_with": p} for p in unique]}
-    found = {}
-    for vm_chunk in (chunks(vm_ids) if vm_ids is not None else [None]):
-        for name_chunk in (chunks(sorted(set(names))) if names is not None else [None]):
-            if vm_chunk == [] or name_chunk == []:
-                continue
-            where = where_and(
-                scope,
-                {"vm": {"id_in": vm_chunk}} if vm_chunk is not None else None,
-                {"name_in": name_chunk} if name_chunk is not None else None,
-                prefix_clause,
-            )
-            for snapshot in paginate(client, "get-vm-snapshots", where=where, order_by=order_by):
-                found[snapshot["id"]] = snapshot
-    return list(found.values())
 
 
 def snapshots_by_vm(snapshots):
@@ -247,20 +212,6 @@ def lun_snapshot_keys(vm_snapshots):
     for vm_snapshot in vm_snapshots:
         keys.extend(d["snapshot_local_id"] for d in data_disks(vm_snapshot) if d.get("snapshot_local_id"))
     return list(dict.fromkeys(keys))
-
-
-def find_lun_snapshots(client, keys):
-    """LUN snapshots whose name OR local_id is one of keys, in one query per VALUES_PER_QUERY keys.
-
-    snapshot_local_id is the LUN snapshot's name; some clients read it as its
-    local_id, so matching either works with both readings.
-    """
-    found = {}
-    for chunk in chunks(keys):
-        where = {"OR": [{"name_in": chunk}, {"local_id_in": chunk}]}
-        for lun_snapshot in paginate(client, "get-iscsi-lun-snapshots", where=where):
-            found[lun_snapshot["id"]] = lun_snapshot
-    return list(found.values())
 
 
 class LunSnapshotIndex:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 
+from ansible_collections.smartx.cloudtower.plugins.module_utils.api import tasks as api_tasks
 from ansible_collections.smartx.cloudtower.plugins.module_utils.errors import CloudTowerError, TaskFailedError, TaskTimeoutError
 from ansible_collections.smartx.cloudtower.plugins.module_utils.query import fetch_by_ids
 from ansible_collections.smartx.cloudtower.plugins.module_utils.retry import Backoff, Deadline, sleep_within
@@ -21,11 +22,6 @@ from ansible_collections.smartx.cloudtower.plugins.module_utils.retry import Bac
 FINAL_STATUSES = frozenset(("SUCCESSED", "FAILED"))
 # Large enough for a whole backup batch in one request, small enough for any proxy.
 IDS_PER_QUERY = 500
-
-
-def task_ids_of(replies):
-    """The task ids of a mutation's reply; null ids mean it completed synchronously."""
-    return [r["task_id"] for r in replies if r.get("task_id")]
 
 
 class WaitOutcome:
@@ -89,7 +85,7 @@ class TaskWaiter:
         tasks = []
         for start in range(0, len(ids), IDS_PER_QUERY):
             chunk = ids[start:start + IDS_PER_QUERY]
-            tasks.extend(self._client.call("get-tasks", {"where": {"id_in": chunk}}) or [])
+            tasks.extend(self._client.call(api_tasks.READ, {"where": {"id_in": chunk}}) or [])
         return tasks
 
     def snapshot(self, task_ids):

@@ -11,32 +11,17 @@ the create's reply gives: their bodies are functions of that id, called when the
 
 from __future__ import annotations
 
-import re
 import time
 
-from ansible_collections.smartx.cloudtower.plugins.module_utils.errors import (
-    ApiError,
-    CloudTowerError,
-    InputError,
-    TaskFailedError,
-    TaskTimeoutError,
-    TransportError,
-    task_summary,
-)
-from ansible_collections.smartx.cloudtower.plugins.module_utils.query import paginate
-from ansible_collections.smartx.cloudtower.plugins.module_utils.reconcile import Plan, Step, changed_fields
-from ansible_collections.smartx.cloudtower.plugins.module_utils.tasks import TaskWaiter, task_ids_of, wait_until_idle
+from ansible_collections.smartx.cloudtower.plugins.module_utils.api import vms
+from ansible_collections.smartx.cloudtower.plugins.module_utils.errors import CloudTowerError, InputError
+from ansible_collections.smartx.cloudtower.plugins.module_utils.plan import Executor, Plan, changed_fields
 from ansible_collections.smartx.cloudtower.plugins.module_utils.vm_spec import DEFAULT_BUS, format_size
 
 POWER_STATES = ("running", "stopped", "suspended", "restarted")
 STATES = ("present", "absent") + POWER_STATES
 # The status a new VM is created in; a suspended VM is created running, then suspended.
 CREATION_STATUS = {"present": "STOPPED", "stopped": "STOPPED", "running": "RUNNING", "restarted": "RUNNING", "suspended": "RUNNING"}
-CREATING_OPERATIONS = ("create-vm", "clone-vm", "rebuild-vm-from-snapshot")
-# The status a forced operation brings the VM to, when it can be told from the status alone.
-FALLBACK_RESULT = {"poweroff-vm": "STOPPED"}
-# delete-vm accepts effect.include_snapshots from CloudTower 2.7 on; older versions refuse the key.
-DELETE_EFFECT_SINCE = (2, 7)
 
 
 def _as_bytes(value):
@@ -132,11 +117,11 @@ def power_steps(status, target, force):
     A graceful shutdown or restart may fail or hang (a guest without ACPI); with force the forced
     variant follows. A suspended guest cannot react to ACPI, so it is resumed first.
     """
-    shutdown = PowerStep("shutdown-vm", "Shut the VM down gracefully", "poweroff-vm" if force else None)
-    restart = PowerStep("restart-vm", "Restart the VM gracefully", "force-restart-vm" if force else None)
-    start = PowerStep("start-vm", "Start the VM")
-    resume = PowerStep("resume-vm", "Resume the suspended VM")
-    suspend = PowerStep("suspend-vm", "Suspend the VM")
+    shutdown = PowerStep(vms.SHUTDOWN, "Shut the VM down gracefully", vms.POWEROFF if force else None)
+    restart = PowerStep(vms.RESTART, "Restart the VM gracefully", vms.FORCE_RESTART if force else None)
+    start = PowerStep(vms.START, "Start the VM")
+    resume = PowerStep(vms.RESUME, "Resume the suspended VM")
+    suspend = PowerStep(vms.SUSPEND, "Suspend the VM")
     table = {
         ("RUNNING", "running"): [], ("STOPPED", "running"): [start], ("SUSPENDED", "running"): [resume],
         ("RUNNING", "stopped"): [shutdown], ("STOPPED", "stopped"): [], ("SUSPENDED", "stopped"): [resume, shutdown],
@@ -183,11 +168,8 @@ def placement_drift(spec, vm, refs, will_start):
 
 def current_disks(client, vm):
     """The VM's disks in boot order, each with its volume's size."""
-    disks = paginate(client, "get-vm-disks", where={"vm": {"id": vm["id"]}})
-    volume_ids = [d["vm_volume"]["id"] for d in disks if d.get("vm_volume")]
-    sizes = {}
-    if volume_ids:
-        sizes = {v["id"]: v.get("size") for v in paginate(client, "get-vm-volumes", where={"id_in": volume_ids})}
+    disks = vms.disks(client, vm["id"])
+    sizes = vms.volume_sizes(client, [d["vm_volume"]["id"] for d in disks if d.get("vm_volume")])
     for disk in disks:
         volume = disk.get("vm_volume") or {}
         disk["_size"] = _as_bytes(sizes.get(volume.get("id")))
@@ -241,7 +223,7 @@ def describe_nic(nic):
 def nic_drift(client, spec, vm, refs):
     if spec.nics is None:
         return []
-    nics = paginate(client, "get-vm-nics", where={"vm": {"id": vm["id"]}})
+    nics = vms.nics(client, vm["id"])
     nics.sort(key=lambda n: (n.get("order") if n.get("order") is not None else 1 << 30))
     if len(nics) == len(spec.nics) and all(nic_matches(w, n, refs) for w, n in zip(spec.nics, nics)):
         return []
@@ -255,198 +237,36 @@ def warning_for(drift):
 
 
 # ----- plans and their execution ------------------------------------------------------------------
-class VmStep(Step):
-    """A Step whose body may depend on the VM's id, and which may fall back to a forced operation."""
-
-    def __init__(self, operation, body, summary, changes=None, fallback=None):
-        super().__init__(operation, body, summary, changes)
-        self.fallback = fallback
-        self.fell_back = False
-
-    def body_for(self, vm_id):
-        return self.body(vm_id) if callable(self.body) else self.body
-
-    def describe(self):
-        entry = super().describe()
-        if self.fallback:
-            entry["fallback"] = self.fallback
-        if self.fell_back:
-            entry["fell_back"] = True
-        return entry
-
-
 class VmPlan(Plan):
-    def add(self, operation, body, summary, changes=None, fallback=None):
-        step = VmStep(operation, body, summary, changes, fallback)
-        self.steps.append(step)
-        return step
+    """A Plan with power steps, whose bodies take the VM's id when they are sent (it may not exist yet)."""
 
     def add_power(self, power_step, start_data=None):
+        host_id = (start_data or {}).get("host_id") if power_step.operation == vms.START else None
+
         def body(vm_id):
-            request = {"where": {"id": vm_id}}
-            if power_step.operation == "start-vm" and start_data:
-                request["data"] = start_data
-            return request
+            return vms.start_body(vm_id, host_id) if power_step.operation == vms.START else vms.on_vm(vm_id)
         summary = power_step.summary
         if power_step.fallback:
             summary += "; if that fails or takes longer than shutdown_timeout, %s" % power_step.fallback
         return self.add(power_step.operation, body, summary, fallback=power_step.fallback)
 
 
-def where_id(vm_id):
-    return {"where": {"id": vm_id}}
-
-
-class PlanRunner:
-    """Sends a VmPlan's steps in order, each on an idle VM, waiting for the tasks between them.
-
-    CloudTower keeps a VM busy (entityAsyncStatus) while its task runs and shortly after: from 3.3 a call
-    on a busy VM is refused with ResourceLocked (the client retries it), before 3.3 it is accepted and its
-    task fails. So every step after the first waits for the VM to be idle, and so does the final read.
-    """
+class PlanRunner(Executor):
+    """The executor on VMs: graceful power operations fall back to forced ones after shutdown_timeout."""
 
     def __init__(self, module, shutdown_timeout, sleep=time.sleep, clock=time.monotonic, find_lost_creation=None):
-        self.module = module
-        self.shutdown_timeout = shutdown_timeout
-        self.tasks = []
-        self.vm_id = None
-        self.final_vm = None
-        # find_lost_creation(step) -> the VM a create whose reply was lost made, or None (then the failure stands).
-        self.find_lost_creation = find_lost_creation
-        self._sleep = sleep
-        self._clock = clock
-
-    def run(self, plan, vm=None):
-        """Run the plan on vm (None to create one); returns the VM as CloudTower shows it afterwards."""
-        self.vm_id = vm["id"] if vm else None
-        wait = self.module.params.get("wait", True)
-        if vm and vm.get("entityAsyncStatus"):
-            self.wait_until_idle()
-        for index, step in enumerate(plan.steps):
-            last = index == len(plan.steps) - 1
-            if index:
-                self.wait_until_idle()
-            self._send(step)
-            if step.fallback:
-                self._wait_or_fall_back(step)
-            elif step.task_ids and (wait or not last):
-                self._wait(step.task_ids, step.summary)
-            elif step.task_ids:
-                self.tasks.extend(self.module.waiter.snapshot(step.task_ids))
-        self.final_vm = self.wait_until_idle() if wait else read_vm(self.module.client, self.vm_id)
-        return self.final_vm
-
-    def wait_until_idle(self):
-        """The VM once CloudTower no longer marks it busy (None once it is gone), within wait_timeout."""
-        timeout = self.module.params.get("wait_timeout") or 600
-        return wait_until_idle(self.module.client, "get-vms", [self.vm_id], timeout, sleep=self._sleep, clock=self._clock).get(self.vm_id)
-
-    def _send(self, step):
-        try:
-            step.replies = self.module.client.mutate(step.operation, step.body_for(self.vm_id))
-        except TransportError as error:
-            found = None
-            if step.operation in CREATING_OPERATIONS and error.may_have_reached_server and self.find_lost_creation:
-                found = self.find_lost_creation(step)
-            if found is None:
-                raise
-            # CloudTower made the VM though its reply was lost: carry on with it (its task is not known, so the
-            # VM itself is waited for until idle).
-            step.replies = [{"task_id": None, "data": found}]
-            step.lost_reply = error.message
-        step.task_ids = task_ids_of(step.replies)
-        if step.operation in CREATING_OPERATIONS:
-            self.vm_id = created_vm_id(step)
-
-    def send_and_wait(self, step):
-        """Send one step on the VM self.vm_id and wait for its tasks."""
-        self._send(step)
-        if step.task_ids:
-            self._wait(step.task_ids, step.summary)
-
-    def _wait(self, task_ids, context):
-        try:
-            self.tasks.extend(self.module.waiter.wait(task_ids, context=context))
-        except TaskFailedError as error:
-            # Keep the failed tasks for the report; the caller decides whether the failure stands.
-            self.tasks.extend(error.failed + error.succeeded)
-            raise
-
-    def _wait_or_fall_back(self, step):
-        """Wait for a graceful operation up to shutdown_timeout; on failure or timeout send the forced one."""
-        waiter = TaskWaiter(self.module.client, self.shutdown_timeout, sleep=self._sleep, clock=self._clock)
-        graceful = list(step.task_ids)
-        position = len(self.tasks)
-        try:
-            self.tasks.extend(waiter.wait(graceful, context=step.summary))
-            return
-        except TaskFailedError:
-            # The failed task's lock lingers briefly. (A timed-out task still runs: waiting for it would defeat
-            # shutdown_timeout.)
-            self.wait_until_idle()
-        except TaskTimeoutError:
-            pass
-        step.fell_back = True
-        try:
-            self._send_forced(step)
-        except CloudTowerError:
-            # The graceful task still holds the VM: from 3.3 the forced call is refused as locked (retried by the
-            # client), before 3.3 it is accepted and its task fails as locked; and once the graceful operation has
-            # stopped the VM after all, a power-off is refused as pointless. Decide again on the idle VM.
-            vm = self.wait_until_idle()
-            if not _has_status(vm, FALLBACK_RESULT.get(step.fallback)):
-                self._send_forced(step)
-        finally:
-            # Report the graceful tasks as they ended, not as they were when the timeout struck.
-            self.tasks[position:position] = self.module.waiter.snapshot(graceful)
-
-    def _send_forced(self, step):
-        forced = VmStep(step.fallback, where_id, "Forced %s after %s did not succeed" % (step.fallback, step.operation))
-        self._send(forced)
-        step.task_ids = step.task_ids + forced.task_ids
-        if forced.task_ids:
-            self._wait(forced.task_ids, forced.summary)
-
-    def task_summaries(self):
-        return [task_summary(t) for t in self.tasks]
-
-
-def _has_status(vm, status):
-    return status is not None and bool(vm) and vm.get("status") == status
-
-
-def created_vm_id(step):
-    data = (step.replies[0] if step.replies else {}).get("data") or {}
-    if not data.get("id"):
-        raise CloudTowerError("CloudTower accepted %s but its reply names no VM id" % step.operation, endpoint=step.operation)
-    return data["id"]
+        super().__init__(module, vms, fallback_timeout=shutdown_timeout, sleep=sleep, clock=clock,
+                         find_lost_creation=find_lost_creation)
 
 
 # ----- reads --------------------------------------------------------------------------------------
-def read_vm(client, vm_id):
-    """The VM as CloudTower shows it now, or None once it is gone."""
-    found = client.call("get-vms", {"where": {"id": vm_id}}) or []
-    return found[0] if found else None
-
-
-def server_version(client):
-    """CloudTower's version as a tuple from get-deploys, or None when it cannot be read."""
-    try:
-        deploys = client.call("get-deploys", {"first": 1}) or []
-    except ApiError:
-        return None
-    text = (deploys[0].get("version") if deploys else None) or ""
-    match = re.match(r"^\s*v?(\d+)\.(\d+)", str(text))
-    return (int(match.group(1)), int(match.group(2))) if match else None
-
-
 def check_delete_effect_supported(client):
     """Refuse delete_snapshots before any request when CloudTower is older than 2.7.
 
     Returns the version read (None when unknown: then CloudTower judges the request itself).
     """
-    version = server_version(client)
-    if version is not None and version < DELETE_EFFECT_SINCE:
+    version = vms.server_version(client)
+    if version is not None and version < vms.DELETE_EFFECT_SINCE:
         raise InputError(
             "delete_snapshots", True,
             "needs CloudTower 2.7 or later; this CloudTower is %d.%d, whose delete-vm cannot delete snapshots "
@@ -457,7 +277,7 @@ def check_delete_effect_supported(client):
 
 def explain_refused_effect(error):
     """A clearer error when a CloudTower of unknown version refused delete-vm's effect key."""
-    if isinstance(error, ApiError) and error.status == 400 and "effect" in (error.api_message or ""):
+    if vms.refused_delete_effect(error):
         return CloudTowerError(
             "CloudTower refused delete_snapshots (delete-vm effect.include_snapshots needs CloudTower 2.7 or later): %s"
             % error.message, endpoint=error.endpoint, status=error.status)

@@ -156,15 +156,13 @@ query_result:
   type: raw
 """
 
+from ansible_collections.smartx.cloudtower.plugins.module_utils.api.snapshots import by_ids, find_lun_snapshots, find_snapshots
 from ansible_collections.smartx.cloudtower.plugins.module_utils.errors import CloudTowerError, InputError, NotFoundError
 from ansible_collections.smartx.cloudtower.plugins.module_utils.lookups import VM, resolve_cluster_scope
 from ansible_collections.smartx.cloudtower.plugins.module_utils.module import CloudTowerModule, name_list
 from ansible_collections.smartx.cloudtower.plugins.module_utils.projection import apply_query, compile_query
-from ansible_collections.smartx.cloudtower.plugins.module_utils.query import fetch_by_ids
 from ansible_collections.smartx.cloudtower.plugins.module_utils.snapshots import (
     describe_missing,
-    find_lun_snapshots,
-    find_snapshots,
     join_disks_to_lun_snapshots,
     join_keys_to_lun_snapshots,
     lun_snapshot_keys,
@@ -172,7 +170,7 @@ from ansible_collections.smartx.cloudtower.plugins.module_utils.snapshots import
 
 
 def vm_snapshots_by_id(client, ids):
-    found = fetch_by_ids(client, "get-vm-snapshots", ids)
+    found = by_ids(client, ids)
     unknown = sorted(set(ids) - {s["id"] for s in found})
     if unknown:
         raise NotFoundError("vm_snapshot_ids", unknown[0] if len(unknown) == 1 else unknown, "VM snapshot")

@@ -115,6 +115,7 @@ query_result:
   type: raw
 """
 
+from ansible_collections.smartx.cloudtower.plugins.module_utils.api import tasks as api_tasks
 from ansible_collections.smartx.cloudtower.plugins.module_utils.errors import InputError, TaskFailedError, TaskTimeoutError
 from ansible_collections.smartx.cloudtower.plugins.module_utils.info import InfoQuery, info_argument_spec
 from ansible_collections.smartx.cloudtower.plugins.module_utils.module import CloudTowerModule
@@ -167,7 +168,7 @@ def run(module):
         # Waiting by id must not depend on the tasks being visible yet.
         wait_for(module, info, ids)
     id_clause = {"id_in": ids} if ids else {}
-    tasks = info.fetch(module.client, "get-tasks", id_clause)
+    tasks = info.fetch(module.client, api_tasks.READ, id_clause)
     if params["wait"]:
         wait_for(module, info, [t["id"] for t in tasks])
     module.exit_json(**report(info, tasks, ids))

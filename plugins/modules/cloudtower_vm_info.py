@@ -119,6 +119,7 @@ query_result:
     - {name: web-1, ip: 192.168.10.21}
 """
 
+from ansible_collections.smartx.cloudtower.plugins.module_utils.api import vms as api_vms
 from ansible_collections.smartx.cloudtower.plugins.module_utils.info import InfoQuery, info_argument_spec
 from ansible_collections.smartx.cloudtower.plugins.module_utils.lookups import HOST, related_to, resolve_cluster_scope
 from ansible_collections.smartx.cloudtower.plugins.module_utils.module import CloudTowerModule
@@ -147,7 +148,7 @@ def placement_clauses(client, params):
 def list_vms(module):
     params = module.params
     info = InfoQuery(params, warn=module.warn)
-    vms = info.fetch(module.client, "get-vms", where_from_options(params, FILTERS), placement_clauses(module.client, params))
+    vms = info.fetch(module.client, api_vms.READ, where_from_options(params, FILTERS), placement_clauses(module.client, params))
     module.exit_json(**info.result("vms", vms))
 
 

@@ -114,6 +114,7 @@ query_result:
   type: raw
 """
 
+from ansible_collections.smartx.cloudtower.plugins.module_utils.api import snapshots as api_snapshots
 from ansible_collections.smartx.cloudtower.plugins.module_utils.info import InfoQuery, info_argument_spec
 from ansible_collections.smartx.cloudtower.plugins.module_utils.lookups import VM, resolve_cluster_scope
 from ansible_collections.smartx.cloudtower.plugins.module_utils.module import CloudTowerModule
@@ -139,7 +140,7 @@ def run(module):
     ids = values_of(params, "id", "ids")
     snapshots = info.fetch(
         client,
-        "get-vm-snapshots",
+        api_snapshots.READ,
         cluster_scope,
         vm_clause(client, params, cluster_scope, cluster_text),
         {"id_in": ids} if ids else {},

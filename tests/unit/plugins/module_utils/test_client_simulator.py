@@ -28,7 +28,8 @@ from ansible_collections.smartx.cloudtower.plugins.module_utils.errors import (
     TaskTimeoutError,
     TransportError,
 )
-from ansible_collections.smartx.cloudtower.plugins.module_utils.tasks import TaskWaiter, task_ids_of
+from ansible_collections.smartx.cloudtower.plugins.module_utils.api.tasks import task_ids_of
+from ansible_collections.smartx.cloudtower.plugins.module_utils.tasks import TaskWaiter
 
 SIM_DIR = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "simulator"))
 if SIM_DIR not in sys.path:

@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import pytest
 
+from ansible_collections.smartx.cloudtower.plugins.module_utils.api.snapshots import find_lun_snapshots, find_snapshots
 from ansible_collections.smartx.cloudtower.plugins.module_utils.errors import InputError
 from ansible_collections.smartx.cloudtower.plugins.module_utils.snapshots import (
     choose_consistency,
     data_disks,
     describe_missing,
     expand_name,
-    find_lun_snapshots,
-    find_snapshots,
     join_disks_to_lun_snapshots,
     join_keys_to_lun_snapshots,
     lun_snapshot_keys,

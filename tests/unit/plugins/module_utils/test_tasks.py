@@ -8,7 +8,8 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.smartx.cloudtower.plugins.module_utils.errors import TaskFailedError, TaskTimeoutError
-from ansible_collections.smartx.cloudtower.plugins.module_utils.tasks import TaskWaiter, task_ids_of, wait_until_idle
+from ansible_collections.smartx.cloudtower.plugins.module_utils.api.tasks import task_ids_of
+from ansible_collections.smartx.cloudtower.plugins.module_utils.tasks import TaskWaiter, wait_until_idle
 from ansible_collections.smartx.cloudtower.tests.unit.plugins.module_utils.fakes import FakeClock
 
 

@@ -273,6 +273,8 @@ class ScriptedClient:
 
 
 class RunnerModule:
+    check_mode = False
+
     def __init__(self, client, wait=True):
         self.client = client
         self.params = {"wait": wait, "wait_timeout": 5}

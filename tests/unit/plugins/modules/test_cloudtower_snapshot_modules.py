@@ -13,6 +13,7 @@ import time
 
 import pytest
 
+from ansible_collections.smartx.cloudtower.plugins.module_utils import snapshot_batch
 from ansible_collections.smartx.cloudtower.plugins.modules import cloudtower_lun_snapshot_info as lun_info_module
 from ansible_collections.smartx.cloudtower.plugins.modules import cloudtower_vm_snapshot as snapshot_module
 from ansible_collections.smartx.cloudtower.plugins.modules import cloudtower_vm_snapshot_info as info_module
@@ -174,13 +175,13 @@ def test_a_name_held_by_another_vm_in_the_cluster_is_refused_naming_it(sim, caps
 
 def blind_to_existing_snapshots_once(monkeypatch):
     """The first snapshot read sees none, as when another run makes the snapshot between our read and our create."""
-    real = snapshot_module.find_snapshots
+    real = snapshot_batch.find_snapshots
     calls = []
 
     def find_snapshots(client, **filters):
         calls.append(filters)
         return [] if len(calls) == 1 else real(client, **filters)
-    monkeypatch.setattr(snapshot_module, "find_snapshots", find_snapshots)
+    monkeypatch.setattr(snapshot_batch, "find_snapshots", find_snapshots)
 
 
 @pytest.mark.parametrize("refusal", ["task", "400"])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 
+from ansible_collections.smartx.cloudtower.plugins.module_utils import vm_reconciler
 from ansible_collections.smartx.cloudtower.plugins.modules import cloudtower_lun_snapshot_info as lun_info_module
 from ansible_collections.smartx.cloudtower.plugins.modules import cloudtower_task_info as task_info_module
 from ansible_collections.smartx.cloudtower.plugins.modules import cloudtower_vm as vm_module
@@ -208,13 +209,13 @@ def test_a_rerun_right_after_a_lost_reply_makes_no_second_vm(sim, capsys, monkey
     first = run_module(vm_module, sim, capsys, **NEW_VM)
     assert first.sent == ["create-vm"]
     # A second run that did not see the first one's VM (its create had not reached CloudTower when it looked).
-    real_find = vm_module.VM.find
+    real_find = vm_reconciler.VM.find
     calls = []
 
     def blind_find(client, option, value, scope=None):
         calls.append(option)
         return None if len(calls) == 1 else real_find(client, option, value, scope)
-    monkeypatch.setattr(vm_module.VM, "find", blind_find)
+    monkeypatch.setattr(vm_reconciler.VM, "find", blind_find)
     second = run_module(vm_module, sim, capsys, **NEW_VM)
     assert not second.result.get("failed"), second.result["msg"]
     survivors = vms_called(sim, "race-vm")

@@ -1,11 +1,12 @@
 # -*- coding: utf-8 -*-
 # Copyright: smartx.cloudtower contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The reconcile helper: comparison, check mode that sends nothing, waits between steps."""
+"""The plan executor: comparison, check mode that sends nothing, waits between steps."""
 
 from __future__ import annotations
 
-from ansible_collections.smartx.cloudtower.plugins.module_utils.reconcile import Plan, Reconciler, changed_fields, predicted_after
+from ansible_collections.smartx.cloudtower.plugins.module_utils.api import vms
+from ansible_collections.smartx.cloudtower.plugins.module_utils.plan import Executor, Plan, changed_fields, diff_of, predicted_after
 
 
 class RecordingClient:
@@ -15,6 +16,10 @@ class RecordingClient:
     def mutate(self, operation, body):
         self.sent.append(operation)
         return [{"task_id": "task-%d" % len(self.sent), "data": {"id": "x"}}]
+
+    def call(self, operation, body):
+        # The executor's idle checks and final read: the resource is never busy here.
+        return [{"id": "x", "entityAsyncStatus": None}]
 
 
 class RecordingWaiter:
@@ -58,7 +63,7 @@ def test_changed_fields_only_compares_managed_fields():
 def test_check_mode_sends_nothing_but_reports_the_plan():
     module = FakeModule(check_mode=True)
     plan = two_step_plan()
-    assert Reconciler(module).execute(plan) == []
+    assert Executor(module, vms).run(plan, {"id": "x"}) == {"id": "x"}
     assert module.client.sent == [] and module.waiter.waited == []
     assert [s["operation"] for s in plan.describe()] == ["update-vm-basic-info", "start-vm"]
     assert bool(plan)
@@ -66,7 +71,9 @@ def test_check_mode_sends_nothing_but_reports_the_plan():
 
 def test_steps_run_in_order_and_each_is_waited_for():
     module = FakeModule()
-    tasks = Reconciler(module).execute(two_step_plan())
+    executor = Executor(module, vms)
+    executor.run(two_step_plan(), {"id": "x"})
+    tasks = executor.tasks
     assert module.client.sent == ["update-vm-basic-info", "start-vm"]
     assert module.waiter.waited == [["task-1"], ["task-2"]]
     assert [t["status"] for t in tasks] == ["SUCCESSED", "SUCCESSED"]
@@ -74,7 +81,9 @@ def test_steps_run_in_order_and_each_is_waited_for():
 
 def test_without_wait_only_the_last_step_is_left_running():
     module = FakeModule(wait=False)
-    tasks = Reconciler(module).execute(two_step_plan())
+    executor = Executor(module, vms)
+    executor.run(two_step_plan(), {"id": "x"})
+    tasks = executor.tasks
     assert module.waiter.waited == [["task-1"]] and module.waiter.looked == [["task-2"]]
     assert tasks[-1]["status"] == "PENDING"
 
@@ -82,9 +91,10 @@ def test_without_wait_only_the_last_step_is_left_running():
 def test_empty_plan_is_no_change():
     module = FakeModule()
     assert not Plan()
-    assert Reconciler(module).execute(Plan()) == [] and module.client.sent == []
+    executor = Executor(module, vms)
+    assert executor.run(Plan(), {"id": "x"}) == {"id": "x"} and executor.tasks == [] and module.client.sent == []
 
 
 def test_diff_only_under_diff_mode():
-    assert Reconciler(FakeModule(diff=False)).diff({"a": 1}, {"a": 2}) is None
-    assert Reconciler(FakeModule(diff=True)).diff(None, {"a": 2}) == {"before": {}, "after": {"a": 2}}
+    assert diff_of(FakeModule(diff=False), {"a": 1}, {"a": 2}) is None
+    assert diff_of(FakeModule(diff=True), None, {"a": 2}) == {"before": {}, "after": {"a": 2}}

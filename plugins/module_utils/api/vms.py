@@ -1,0 +1,113 @@
+# -*- coding: utf-8 -*-
+# Copyright: smartx.cloudtower contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""CloudTower VMs: operation names, request bodies and reads of a VM and its disks and NICs."""
+
+from __future__ import annotations
+
+import re
+
+from ansible_collections.smartx.cloudtower.plugins.module_utils.errors import ApiError, CloudTowerError
+from ansible_collections.smartx.cloudtower.plugins.module_utils.query import paginate
+
+READ = "get-vms"
+CREATE = "create-vm"
+CLONE = "clone-vm"
+REBUILD = "rebuild-vm-from-snapshot"
+CREATING = (CREATE, CLONE, REBUILD)
+UPDATE_BASIC_INFO = "update-vm-basic-info"
+DELETE = "delete-vm"
+MOVE_TO_RECYCLE_BIN = "move-vm-to-recycle"
+ROLLBACK = "rollback-vm"
+START = "start-vm"
+SHUTDOWN = "shutdown-vm"
+POWEROFF = "poweroff-vm"
+RESTART = "restart-vm"
+FORCE_RESTART = "force-restart-vm"
+RESUME = "resume-vm"
+SUSPEND = "suspend-vm"
+# The status a forced operation brings the VM to, when it can be told from the status alone.
+FORCED_RESULT = {POWEROFF: "STOPPED"}
+# delete-vm accepts effect.include_snapshots from CloudTower 2.7 on; older versions refuse the key.
+DELETE_EFFECT_SINCE = (2, 7)
+
+
+def on_vm(vm_id):
+    """The body of every operation that acts on one VM and carries no data."""
+    return {"where": {"id": vm_id}}
+
+
+# The executor's name for "the body that acts on this one resource" (see plan.Executor).
+by_id = on_vm
+
+
+def start_body(vm_id, host_id=None):
+    body = on_vm(vm_id)
+    if host_id:
+        body["data"] = {"host_id": host_id}
+    return body
+
+
+def update_body(vm_id, data):
+    return {"where": {"id": vm_id}, "data": data}
+
+
+def delete_body(vm_id, include_snapshots=False):
+    body = on_vm(vm_id)
+    if include_snapshots:
+        body["effect"] = {"include_snapshots": True}
+    return body
+
+
+def rollback_body(vm_id, snapshot_id):
+    return {"where": {"id": vm_id}, "data": {"snapshot_id": snapshot_id}}
+
+
+def read(client, vm_id):
+    """The VM as CloudTower shows it now, or None once it is gone."""
+    found = client.call(READ, {"where": {"id": vm_id}}) or []
+    return found[0] if found else None
+
+
+def find(client, where):
+    """Every VM matching a where clause, all pages."""
+    return paginate(client, READ, where=where)
+
+
+def created_id(operation, replies):
+    """The id of the VM a create, clone or rebuild made, from its reply."""
+    data = (replies[0] if replies else {}).get("data") or {}
+    if not data.get("id"):
+        raise CloudTowerError("CloudTower accepted %s but its reply names no VM id" % operation, endpoint=operation)
+    return data["id"]
+
+
+def disks(client, vm_id):
+    return paginate(client, "get-vm-disks", where={"vm": {"id": vm_id}})
+
+
+def volume_sizes(client, volume_ids):
+    """{volume id: size} of the VM volumes named, in one query."""
+    if not volume_ids:
+        return {}
+    return {v["id"]: v.get("size") for v in paginate(client, "get-vm-volumes", where={"id_in": volume_ids})}
+
+
+def nics(client, vm_id):
+    return paginate(client, "get-vm-nics", where={"vm": {"id": vm_id}})
+
+
+def server_version(client):
+    """CloudTower's version as a tuple from get-deploys, or None when it cannot be read."""
+    try:
+        deploys = client.call("get-deploys", {"first": 1}) or []
+    except ApiError:
+        return None
+    text = (deploys[0].get("version") if deploys else None) or ""
+    match = re.match(r"^\s*v?(\d+)\.(\d+)", str(text))
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+def refused_delete_effect(error):
+    """True when a CloudTower of unknown version refused delete-vm's effect key."""
+    return isinstance(error, ApiError) and error.status == 400 and "effect" in (error.api_message or "")
