@@ -84,6 +84,13 @@ options:
     type: path
     env:
       - name: CLOUDTOWER_CA_PATH
+  language:
+    description: Language of CloudTower's messages (the C(content-language) header).
+    type: str
+    choices: [en-US, zh-CN]
+    default: en-US
+    env:
+      - name: CLOUDTOWER_LANGUAGE
   request_timeout:
     description: Seconds to wait for each HTTP reply.
     type: float
@@ -270,15 +277,15 @@ from collections import Counter
 
 from ansible.errors import AnsibleError, AnsibleParserError
 from ansible.module_utils.common.text.converters import to_text
-from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
+from ansible.plugins.inventory import Cacheable, Constructable
 
 from ansible_collections.smartx.cloudtower.plugins.module_utils.client import (
     HAS_REQUESTS,
     CloudTowerClient,
-    ConnectionSettings,
 )
 from ansible_collections.smartx.cloudtower.plugins.module_utils.errors import CloudTowerError
 from ansible_collections.smartx.cloudtower.plugins.module_utils.query import iter_pages, validate_where, where_and
+from ansible_collections.smartx.cloudtower.plugins.plugin_utils.inventory import CloudTowerInventoryBase
 
 SOURCE_SUFFIXES = ("cloudtower.yml", "cloudtower.yaml")
 # Relation stubs whose name stands for the relation in host names and group names.
@@ -417,7 +424,7 @@ def default_groups(vm, group_by, prefix):
     return groups
 
 
-class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
+class InventoryModule(CloudTowerInventoryBase, Constructable, Cacheable):
     """Hosts from CloudTower VMs."""
 
     NAME = "smartx.cloudtower.cloudtower"
@@ -458,32 +465,6 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         try:
             return build_where(self.get_option("where"), self.get_option("clusters"), self.get_option("statuses"),
                                self.get_option("include_recycle_bin"))
-        except CloudTowerError as error:
-            raise AnsibleParserError(error.message)
-
-    def _text_option(self, option):
-        """The option as plain text, or None when unset or empty.
-
-        An AWX credential sets every variable it defines, empty ones to "";
-        empty means unset. A vaulted value decrypts on conversion to text.
-        """
-        value = self.get_option(option)
-        return to_text(value) if value not in (None, "") else None
-
-    def _connection_settings(self):
-        params = {
-            "cloudtower_host": self._text_option("cloudtower_host"),
-            "cloudtower_username": self._text_option("cloudtower_username"),
-            "cloudtower_password": self._text_option("cloudtower_password"),
-            "cloudtower_user_source": self._text_option("cloudtower_user_source"),
-            "cloudtower_token": self._text_option("cloudtower_token"),
-            "validate_certs": self.get_option("validate_certs"),
-            "ca_path": self._text_option("ca_path"),
-            "request_timeout": self.get_option("request_timeout"),
-            "retry_timeout": self.get_option("retry_timeout"),
-        }
-        try:
-            return ConnectionSettings.from_params(params)
         except CloudTowerError as error:
             raise AnsibleParserError(error.message)
 

@@ -29,6 +29,7 @@ except ImportError:  # pragma: no cover - exercised by the sanity import test
     HAS_REQUESTS = False
     REQUESTS_IMPORT_ERROR = traceback.format_exc()
 
+from ansible_collections.smartx.cloudtower.plugins.module_utils.connection import DEFAULTS, settings_kwargs
 from ansible_collections.smartx.cloudtower.plugins.module_utils.errors import (
     ApiError,
     AuthenticationError,
@@ -82,18 +83,19 @@ def readable_text(text):
 class ConnectionSettings:
     """Validated connection options, built from a module's params."""
 
-    def __init__(self, host, username=None, password=None, user_source="LOCAL", token=None,
-                 validate_certs=True, ca_path=None, language="en-US", request_timeout=30.0, retry_timeout=60.0):
+    def __init__(self, host, username=None, password=None, user_source=DEFAULTS["user_source"], token=None,
+                 validate_certs=DEFAULTS["validate_certs"], ca_path=None, language=DEFAULTS["language"],
+                 request_timeout=DEFAULTS["request_timeout"], retry_timeout=DEFAULTS["retry_timeout"]):
         # AWX credential types set every variable they define, unset ones to "":
         # an empty value must count as not given, not as an empty token.
         self.base_url = self.normalise_host(host)
         self.username = username or None
         self.password = password or None
-        self.user_source = user_source or "LOCAL"
+        self.user_source = user_source or DEFAULTS["user_source"]
         self.token = token or None
         self.validate_certs = validate_certs
         self.ca_path = ca_path or None
-        self.language = language or "en-US"
+        self.language = language or DEFAULTS["language"]
         self.request_timeout = float(request_timeout)
         self.retry_timeout = float(retry_timeout)
         if self.request_timeout <= 0:
@@ -114,18 +116,8 @@ class ConnectionSettings:
 
     @classmethod
     def from_params(cls, params):
-        return cls(
-            host=params.get("cloudtower_host"),
-            username=params.get("cloudtower_username"),
-            password=params.get("cloudtower_password"),
-            user_source=params.get("cloudtower_user_source"),
-            token=params.get("cloudtower_token"),
-            validate_certs=params.get("validate_certs", True),
-            ca_path=params.get("ca_path"),
-            language=params.get("language"),
-            request_timeout=params.get("request_timeout") if params.get("request_timeout") is not None else 30.0,
-            retry_timeout=params.get("retry_timeout") if params.get("retry_timeout") is not None else 60.0,
-        )
+        """From a module's params (or any mapping of the connection options); unset options take their defaults."""
+        return cls(**settings_kwargs(params.get))
 
     @staticmethod
     def normalise_host(host):

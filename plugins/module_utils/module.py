@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
+from ansible_collections.smartx.cloudtower.plugins.module_utils import connection
 from ansible_collections.smartx.cloudtower.plugins.module_utils.client import (
     HAS_REQUESTS,
     REQUESTS_IMPORT_ERROR,
@@ -54,20 +55,8 @@ def check_wait_timeout(timeout):
 
 
 def connection_argument_spec():
-    """The options of doc fragment smartx.cloudtower.connection."""
-    return dict(
-        cloudtower_host=dict(type="str", fallback=(env_fallback, ["CLOUDTOWER_HOST"])),
-        cloudtower_username=dict(type="str", fallback=(env_fallback, ["CLOUDTOWER_USERNAME"])),
-        cloudtower_password=dict(type="str", no_log=True, fallback=(env_fallback, ["CLOUDTOWER_PASSWORD"])),
-        cloudtower_user_source=dict(type="str", choices=["LOCAL", "LDAP"], default="LOCAL",
-                                    fallback=(env_fallback, ["CLOUDTOWER_USER_SOURCE"])),
-        cloudtower_token=dict(type="str", no_log=True, fallback=(env_fallback, ["CLOUDTOWER_TOKEN"])),
-        validate_certs=dict(type="bool", default=True, fallback=(env_fallback, ["CLOUDTOWER_VALIDATE_CERTS"])),
-        ca_path=dict(type="path", fallback=(env_fallback, ["CLOUDTOWER_CA_PATH"])),
-        language=dict(type="str", choices=["en-US", "zh-CN"], default="en-US", fallback=(env_fallback, ["CLOUDTOWER_LANGUAGE"])),
-        request_timeout=dict(type="float", default=30.0, fallback=(env_fallback, ["CLOUDTOWER_REQUEST_TIMEOUT"])),
-        retry_timeout=dict(type="float", default=60.0, fallback=(env_fallback, ["CLOUDTOWER_RETRY_TIMEOUT"])),
-    )
+    """The options of doc fragment smartx.cloudtower.connection, generated from the one table of them."""
+    return connection.argument_spec(env_fallback)
 
 
 def wait_argument_spec():
