@@ -279,6 +279,7 @@ from ansible.errors import AnsibleError, AnsibleParserError
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.inventory import Cacheable, Constructable
 
+from ansible_collections.smartx.cloudtower.plugins.module_utils.api import vms as api_vms
 from ansible_collections.smartx.cloudtower.plugins.module_utils.client import (
     HAS_REQUESTS,
     CloudTowerClient,
@@ -514,7 +515,7 @@ class InventoryModule(CloudTowerInventoryBase, Constructable, Cacheable):
         vms = []
         try:
             # Trimming each page as it arrives keeps only the wanted fields of 10,000 VMs in memory at once.
-            for page in iter_pages(client, "get-vms", where=self._where, page_size=self.get_option("page_size")):
+            for page in iter_pages(client, api_vms.READ, where=self._where, page_size=self.get_option("page_size")):
                 if fields is not None:
                     if not vms:
                         self._warn_about_unknown_fields(page[0])

@@ -13,7 +13,10 @@ from __future__ import annotations
 import re
 
 from ansible_collections.smartx.cloudtower.plugins.module_utils.errors import AmbiguousNameError, NotFoundError
-from ansible_collections.smartx.cloudtower.plugins.module_utils.query import find_by_name_or_id, resolve, where_and
+from ansible_collections.smartx.cloudtower.plugins.module_utils.api import clusters as api_clusters
+from ansible_collections.smartx.cloudtower.plugins.module_utils.api import snapshots as api_snapshots
+from ansible_collections.smartx.cloudtower.plugins.module_utils.api import vms as api_vms
+from ansible_collections.smartx.cloudtower.plugins.module_utils.query import paginate, where_and
 
 
 # CloudTower ids are 25-character cuids. A name may look like one too, so the shape only ever decides
@@ -26,7 +29,7 @@ def looks_like_id(value):
 
 
 class Resource:
-    """A CloudTower resource type: its human name and its query operation."""
+    """A CloudTower resource type: its human name and its query operation; the one name-or-id lookup."""
 
     def __init__(self, label, operation):
         self.label = label
@@ -34,22 +37,56 @@ class Resource:
 
     def resolve(self, client, option, value, scope=None, scope_text=None):
         """Exactly one record for value, or an error naming option and value."""
-        return resolve(client, self.operation, self.label, option, [value], scope, scope_text)[0]
+        return self.resolve_many(client, option, [value], scope, scope_text)[0]
 
     def resolve_many(self, client, option, values, scope=None, scope_text=None):
-        """One record per value, in one query, in the order given."""
-        return resolve(client, self.operation, self.label, option, values, scope, scope_text)
+        """One record per value, in one query, in the order given.
+
+        An id match wins over a name match; a name shared by several records is an
+        error listing their ids; every unknown value is reported at once.
+        """
+        wanted = list(dict.fromkeys(values))
+        if not wanted:
+            return []
+        records = paginate(client, self.operation, where=where_and(scope, {"OR": [{"id_in": wanted}, {"name_in": wanted}]}))
+        by_id = {r["id"]: r for r in records}
+        resolved = []
+        missing = []
+        for value in wanted:
+            if value in by_id:
+                resolved.append(by_id[value])
+                continue
+            named = [r for r in records if r.get("name") == value]
+            if len(named) > 1:
+                raise AmbiguousNameError(option, value, self.label, named)
+            if not named:
+                missing.append(value)
+                continue
+            resolved.append(named[0])
+        if missing:
+            shown = missing[0] if len(missing) == 1 else missing
+            raise NotFoundError(option, shown, self.label, scope_text)
+        return resolved
 
     def find(self, client, option, value, scope=None):
-        """The record, or None when nothing matches (for modules that create it)."""
-        return find_by_name_or_id(client, self.operation, self.label, option, value, scope)
+        """Like resolve, but an unknown value returns None instead of failing.
+
+        Stateful modules use it: a missing resource is something to create.
+        """
+        records = paginate(client, self.operation, where=where_and(scope, {"OR": [{"id": value}, {"name": value}]}))
+        for record in records:
+            if record["id"] == value:
+                return record
+        if len(records) > 1:
+            raise AmbiguousNameError(option, value, self.label, records)
+        return records[0] if records else None
 
 
-CLUSTER = Resource("cluster", "get-clusters")
+CLUSTER = Resource("cluster", api_clusters.READ)
 HOST = Resource("host", "get-hosts")
 VLAN = Resource("VLAN", "get-vlans")
-VM = Resource("VM", "get-vms")
-VM_SNAPSHOT = Resource("VM snapshot", "get-vm-snapshots")
+VM = Resource("VM", api_vms.READ)
+VM_SNAPSHOT = Resource("VM snapshot", api_snapshots.READ)
 ELF_IMAGE = Resource("ELF image", "get-elf-images")
 VM_FOLDER = Resource("VM folder", "get-vm-folders")
 VM_VOLUME = Resource("VM volume", "get-vm-volumes")

@@ -10,7 +10,7 @@ by default; several collections of other platforms silently stopped at 50.
 
 from __future__ import annotations
 
-from ansible_collections.smartx.cloudtower.plugins.module_utils.errors import AmbiguousNameError, InputError, NotFoundError
+from ansible_collections.smartx.cloudtower.plugins.module_utils.errors import InputError
 
 DEFAULT_PAGE_SIZE = 1000
 
@@ -102,52 +102,3 @@ def fetch_by_ids(client, operation, ids, page_size=DEFAULT_PAGE_SIZE):
         for record in paginate(client, operation, where={"id_in": chunk}, page_size=page_size):
             found[record["id"]] = record
     return [found[i] for i in unique if i in found]
-
-
-def resolve(client, operation, resource, option, values, scope=None, scope_text=None):
-    """Map each name-or-id in values to exactly one record, in one query.
-
-    An id match wins over a name match; a name shared by several records is an
-    error listing their ids; every unknown value is reported at once.
-    """
-    wanted = list(dict.fromkeys(values))
-    if not wanted:
-        return []
-    records = paginate(client, operation, where=where_and(scope, {"OR": [{"id_in": wanted}, {"name_in": wanted}]}))
-    by_id = {r["id"]: r for r in records}
-    resolved = []
-    missing = []
-    for value in wanted:
-        if value in by_id:
-            resolved.append(by_id[value])
-            continue
-        named = [r for r in records if r.get("name") == value]
-        if len(named) > 1:
-            raise AmbiguousNameError(option, value, resource, named)
-        if not named:
-            missing.append(value)
-            continue
-        resolved.append(named[0])
-    if missing:
-        shown = missing[0] if len(missing) == 1 else missing
-        raise NotFoundError(option, shown, resource, scope_text)
-    return resolved
-
-
-def resolve_one(client, operation, resource, option, value, scope=None, scope_text=None):
-    """resolve() for a single value."""
-    return resolve(client, operation, resource, option, [value], scope, scope_text)[0]
-
-
-def find_by_name_or_id(client, operation, resource, option, value, scope=None):
-    """Like resolve_one, but an unknown value returns None instead of failing.
-
-    Stateful modules use it: a missing resource is something to create.
-    """
-    records = paginate(client, operation, where=where_and(scope, {"OR": [{"id": value}, {"name": value}]}))
-    for record in records:
-        if record["id"] == value:
-            return record
-    if len(records) > 1:
-        raise AmbiguousNameError(option, value, resource, records)
-    return records[0] if records else None

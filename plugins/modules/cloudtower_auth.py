@@ -75,6 +75,7 @@ cloudtower_host:
   sample: https://cloudtower.example.com
 """
 
+from ansible_collections.smartx.cloudtower.plugins.module_utils.api import clusters
 from ansible_collections.smartx.cloudtower.plugins.module_utils.module import CloudTowerModule
 
 
@@ -82,7 +83,7 @@ def log_in(module):
     client = module.client
     if client.settings.token:
         # A cheap read proves the token works (and re-logs in if it does not and credentials were given).
-        client.call("get-clusters", {"first": 1})
+        clusters.probe(client)
     token = client.token
     # A token given as cloudtower_token is a no_log value, which Ansible would
     # mask in the result, handing "********" to every later task. The action

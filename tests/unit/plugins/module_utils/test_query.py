@@ -9,8 +9,12 @@ import pytest
 
 from ansible_collections.smartx.cloudtower.plugins.module_utils.errors import AmbiguousNameError, InputError, NotFoundError
 from ansible_collections.smartx.cloudtower.plugins.module_utils.query import (
-    fetch_by_ids, find_by_name_or_id, iter_pages, paginate, resolve, values_of, resolve_one, validate_where, where_and, where_from_options,
+    fetch_by_ids, iter_pages, paginate, values_of, validate_where, where_and, where_from_options,
 )
+from ansible_collections.smartx.cloudtower.plugins.module_utils.lookups import Resource
+
+# The one name-or-id lookup (lookups.Resource), over the fake client's VMs.
+VM_LOOKUP = Resource("VM", "get-vms")
 
 
 def matches(record, where):
@@ -93,7 +97,7 @@ def test_fetch_by_ids_keeps_the_order_asked_for():
 
 def test_resolve_by_id_and_unique_name_in_one_query():
     client = ListClient(VMS)
-    rows = resolve(client, "get-vms", "VM", "vms", ["id03", "vm6"], scope={"cluster": "c1"})
+    rows = VM_LOOKUP.resolve_many(client, "vms", ["id03", "vm6"], scope={"cluster": "c1"})
     assert [r["id"] for r in rows] == ["id03", "id06"]
     assert len(client.bodies) == 1
 
@@ -101,7 +105,7 @@ def test_resolve_by_id_and_unique_name_in_one_query():
 def test_resolve_refuses_an_ambiguous_name_listing_ids():
     client = ListClient(VMS)
     with pytest.raises(AmbiguousNameError) as info:
-        resolve(client, "get-vms", "VM", "vms", ["vm1"])
+        VM_LOOKUP.resolve_many(client, "vms", ["vm1"])
     assert info.value.option == "vms" and info.value.details["candidates"] == ["id01", "id08", "id15"]
     assert "id01, id08, id15" in info.value.message
 
@@ -109,22 +113,22 @@ def test_resolve_refuses_an_ambiguous_name_listing_ids():
 def test_resolve_reports_unknown_values():
     client = ListClient(VMS)
     with pytest.raises(NotFoundError) as info:
-        resolve(client, "get-vms", "VM", "vms", ["ghost", "vm6", "phantom"], scope={"cluster": "c1"}, scope_text="cluster c1")
+        VM_LOOKUP.resolve_many(client, "vms", ["ghost", "vm6", "phantom"], scope={"cluster": "c1"}, scope_text="cluster c1")
     assert info.value.value == ["ghost", "phantom"] and "cluster c1" in info.value.message
 
 
-def test_resolve_one_and_find_by_name_or_id():
+def test_resolve_one_and_find():
     client = ListClient(VMS)
-    assert resolve_one(client, "get-vms", "VM", "vm", "id04")["id"] == "id04"
-    assert find_by_name_or_id(client, "get-vms", "VM", "name", "ghost") is None
-    assert find_by_name_or_id(client, "get-vms", "VM", "name", "vm6", scope={"cluster": "c1"})["id"] == "id06"
+    assert VM_LOOKUP.resolve(client, "vm", "id04")["id"] == "id04"
+    assert VM_LOOKUP.find(client, "name", "ghost") is None
+    assert VM_LOOKUP.find(client, "name", "vm6", scope={"cluster": "c1"})["id"] == "id06"
     with pytest.raises(AmbiguousNameError):
-        find_by_name_or_id(client, "get-vms", "VM", "name", "vm2")
+        VM_LOOKUP.find(client, "name", "vm2")
 
 
 def test_an_id_match_wins_over_a_vm_named_like_that_id():
     records = [{"id": "a1", "name": "x"}, {"id": "b2", "name": "a1"}]
-    assert find_by_name_or_id(ListClient(records), "get-vms", "VM", "name", "a1")["id"] == "a1"
+    assert VM_LOOKUP.find(ListClient(records), "name", "a1")["id"] == "a1"
 
 
 def test_iter_pages_yields_page_by_page():
