@@ -14,26 +14,24 @@ import time
 
 import pytest
 
-from ansible_collections.smartx.cloudtower.plugins.module_utils import manifest as manifest_utils
+from ansible_collections.smartx.cloudtower.plugins.module_utils import manifest_files
+from ansible_collections.smartx.cloudtower.plugins.module_utils.data_mover import DiskJob, data_mover_failure_message, parse_command, run_jobs, run_one
 from ansible_collections.smartx.cloudtower.plugins.module_utils.errors import InputError
 from ansible_collections.smartx.cloudtower.plugins.module_utils.manifest import (
-    DiskJob,
     assemble,
     build_manifest,
     carry_over,
-    check_backup_dir,
-    data_mover_failure_message,
-    manifest_path,
-    parse_command,
-    parse_mode,
     public_host,
-    read_manifest,
     render,
-    run_jobs,
-    run_one,
-    safe_path_part,
     same_manifest,
     scrub_secrets,
+)
+from ansible_collections.smartx.cloudtower.plugins.module_utils.manifest_files import (
+    check_backup_dir,
+    manifest_path,
+    parse_mode,
+    read_manifest,
+    safe_path_part,
     write_atomically,
 )
 from ansible_collections.smartx.cloudtower.plugins.module_utils.version import COLLECTION_VERSION
@@ -263,7 +261,7 @@ def test_write_atomically_keeps_the_old_file_when_writing_fails(tmp_path, monkey
 
     def broken_fsync(_fd):
         raise OSError(28, "No space left on device")
-    monkeypatch.setattr(manifest_utils.os, "fsync", broken_fsync)
+    monkeypatch.setattr(manifest_files.os, "fsync", broken_fsync)
     with pytest.raises(OSError):
         write_atomically(path, '{"new": true}\n', 0o600)
     monkeypatch.undo()

@@ -19,6 +19,7 @@ import textwrap
 
 import pytest
 
+from ansible_collections.smartx.cloudtower.plugins.module_utils import manifest_files
 from ansible_collections.smartx.cloudtower.plugins.modules import cloudtower_backup_manifest as manifest_module
 from ansible_collections.smartx.cloudtower.plugins.modules import cloudtower_lun_snapshot_info as lun_info_module
 from ansible_collections.smartx.cloudtower.plugins.modules import cloudtower_vm_info as vm_info_module
@@ -263,7 +264,7 @@ def test_a_manifest_that_cannot_be_written_names_backup_dir(simulator, capsys, o
     # A VM's directory is taken by a file: its manifest cannot be written.
     created = next(r for r in results if r["status"] == "created")
     vm = next(v for v in vms if v["id"] == created["vm"]["id"])
-    blocker = manifest_module.manifest_path(str(target), vm, created["name"])
+    blocker = manifest_files.manifest_path(str(target), vm, created["name"])
     os.makedirs(os.path.dirname(os.path.dirname(blocker)), exist_ok=True)
     with open(os.path.dirname(blocker), "w") as handle:
         handle.write("in the way\n")
