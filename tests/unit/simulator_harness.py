@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import sys
 from collections import namedtuple
 
 import pytest
@@ -28,11 +26,12 @@ except ImportError:  # ansible-core 2.16 - 2.18: module arguments are a serializ
     ansible_internal = None
     patch_module_args = None
 
-SIMULATOR_DIR = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "simulator"))
-if SIMULATOR_DIR not in sys.path:
-    sys.path.insert(0, SIMULATOR_DIR)
+# The simulator is a package of this collection's tree (tests/simulator/ctsim, relative imports only), so the
+# unit tests import it by its collection path: no sys.path edit. Every unit test reaches it through this helper.
+from ansible_collections.smartx.cloudtower.tests.simulator import ctsim  # pylint: disable=import-error
+from ansible_collections.smartx.cloudtower.tests.simulator.ctsim import Simulator  # pylint: disable=import-error
 
-from ctsim import Simulator  # noqa: E402  pylint: disable=wrong-import-position,import-error
+__all__ = ["ctsim", "Simulator", "call_module", "run_module", "request_log"]
 
 USERNAME = "admin"
 PASSWORD = "unit-test-password"

@@ -15,14 +15,10 @@ import requests
 
 # Tests write only into temp dirs: no bytecode caches beside the sources either.
 sys.dont_write_bytecode = True
-SIM_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, SIM_DIR)
-
-try:
-    import ctsim
-    import contract
-except ImportError:  # pragma: no cover - only when collected from an installed collection tree
-    from ansible_collections.smartx.cloudtower.tests.simulator import ctsim, contract
+# ctsim and contract are importable through pytest.ini's pythonpath (tests/simulator), or installed from
+# tests/simulator/pyproject.toml: no sys.path edit here.
+import contract  # pylint: disable=import-error
+import ctsim  # pylint: disable=import-error
 
 PASSWORD = "test-password"
 FAST_TASKS = 0.05

@@ -14,7 +14,6 @@ import ipaddress
 import json
 import os
 import re
-import sys
 
 import pytest
 import yaml
@@ -50,8 +49,7 @@ from ansible_collections.smartx.cloudtower.plugins.inventory import cloudtower a
 from ansible_collections.smartx.cloudtower.plugins.module_utils.client import CloudTowerClient, ConnectionSettings  # noqa: E402
 from ansible_collections.smartx.cloudtower.plugins.module_utils.errors import InputError  # noqa: E402
 
-sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", "simulator")))
-from ctsim import Simulator  # noqa: E402  pylint: disable=wrong-import-position,import-error
+from ansible_collections.smartx.cloudtower.tests.unit.simulator_harness import Simulator  # noqa: E402
 
 PASSWORD = "inventory-unit-password"
 PLUGIN = "smartx.cloudtower.cloudtower"

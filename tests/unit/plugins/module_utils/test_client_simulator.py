@@ -11,10 +11,8 @@ fault ever made a resource twice.
 
 from __future__ import annotations
 
-import os
 import secrets
 import socket
-import sys
 import threading
 import time
 
@@ -31,13 +29,7 @@ from ansible_collections.smartx.cloudtower.plugins.module_utils.errors import (
 from ansible_collections.smartx.cloudtower.plugins.module_utils.api.tasks import task_ids_of
 from ansible_collections.smartx.cloudtower.plugins.module_utils.tasks import TaskWaiter
 
-SIM_DIR = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "simulator"))
-if SIM_DIR not in sys.path:
-    sys.path.insert(0, SIM_DIR)
-try:
-    import ctsim  # pylint: disable=import-error
-except ImportError:  # pragma: no cover - when only the collection path is importable
-    from ansible_collections.smartx.cloudtower.tests.simulator import ctsim  # pylint: disable=import-error
+from ansible_collections.smartx.cloudtower.tests.unit.simulator_harness import ctsim
 
 USERNAME = "admin"
 PASSWORD = "pw-" + secrets.token_hex(12)
