@@ -11,8 +11,8 @@ a step says so. Decisions are the same in both modes, so check mode cannot lie, 
 what was (or would be) sent.
 
 The executor knows nothing of CloudTower's operation names: it is given an API module (``api/vms.py``...)
-that names the resource's read operation, the operations that create one, what a forced operation leaves
-the resource as, and the body that acts on one resource by id.
+that names the resource's read operation (READ, read), the operations that create one (CREATING, created_id),
+what a forced operation leaves the resource as (FORCED_RESULT), and the body that acts on one resource (by_id).
 """
 
 from __future__ import annotations
@@ -166,8 +166,7 @@ class Executor:
         return self.final
 
     def read(self):
-        found = self.module.client.call(self.api.READ, {"where": {"id": self.resource_id}}) or []
-        return found[0] if found else None
+        return self.api.read(self.module.client, self.resource_id)
 
     def wait_until_idle(self):
         """The resource once CloudTower no longer marks it busy (None once it is gone), within wait_timeout."""

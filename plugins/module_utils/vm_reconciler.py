@@ -9,14 +9,14 @@ request bodies of vm_spec.py and the API layer (api/vms.py), so no operation nam
 
 from __future__ import annotations
 
+from ansible_collections.smartx.cloudtower.plugins.module_utils.api import snapshots as api_snapshots
+from ansible_collections.smartx.cloudtower.plugins.module_utils.api import vms
 from ansible_collections.smartx.cloudtower.plugins.module_utils.errors import CloudTowerError, InputError
 from ansible_collections.smartx.cloudtower.plugins.module_utils.lookups import CLUSTER, VM, VM_SNAPSHOT, named_cluster, related_to, scope_text
 from ansible_collections.smartx.cloudtower.plugins.module_utils.plan import diff_of, predicted_after
 from ansible_collections.smartx.cloudtower.plugins.module_utils.query import where_and
 from ansible_collections.smartx.cloudtower.plugins.module_utils.retry import Backoff, Deadline, sleep_within
 from ansible_collections.smartx.cloudtower.plugins.module_utils.tasks import wait_until_idle
-from ansible_collections.smartx.cloudtower.plugins.module_utils.api import snapshots as api_snapshots
-from ansible_collections.smartx.cloudtower.plugins.module_utils.api import vms
 from ansible_collections.smartx.cloudtower.plugins.module_utils.vm import (
     CREATION_STATUS,
     POWER_STATES,
@@ -239,7 +239,6 @@ class VmTask:
             named = PowerStep(step.operation, step.summary.replace("the VM", "VM %s" % label(vm)), step.fallback)
             self.plan.add_power(named, start_data)
 
-    # ----- running and reporting ---------------------------------------------------------------------
     # ----- a lost create reply, and creators racing for one VM --------------------------------------------------------
     def same_named(self):
         """The live VMs of the cluster the new VM goes to that have its name, oldest (lowest id) first."""

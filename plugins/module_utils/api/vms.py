@@ -41,11 +41,16 @@ def on_vm(vm_id):
 by_id = on_vm
 
 
-def start_body(vm_id, host_id=None):
+def _on_vm_with(vm_id, key, value):
+    """on_vm(vm_id), with key set to value when there is one (CloudTower refuses some keys it does not need)."""
     body = on_vm(vm_id)
-    if host_id:
-        body["data"] = {"host_id": host_id}
+    if value:
+        body[key] = value
     return body
+
+
+def start_body(vm_id, host_id=None):
+    return _on_vm_with(vm_id, "data", {"host_id": host_id} if host_id else None)
 
 
 def update_body(vm_id, data):
@@ -53,10 +58,8 @@ def update_body(vm_id, data):
 
 
 def delete_body(vm_id, include_snapshots=False):
-    body = on_vm(vm_id)
-    if include_snapshots:
-        body["effect"] = {"include_snapshots": True}
-    return body
+    # CloudTower before 2.7 refuses the effect key, so it is only sent when asked for.
+    return _on_vm_with(vm_id, "effect", {"include_snapshots": True} if include_snapshots else None)
 
 
 def rollback_body(vm_id, snapshot_id):
