@@ -19,6 +19,8 @@ from ansible_collections.smartx.cloudtower.plugins.module_utils.api import vms
 from ansible_collections.smartx.cloudtower.plugins.module_utils.query import validate_where, values_of, where_and
 
 PLACEHOLDERS = ("{vm_name}", "{vm_id}")
+# The backup role's placeholder, fixed once per run (every VM of a batch shares it) before the VM placeholders.
+TIMESTAMP = "{timestamp}"
 PLACEHOLDER_PATTERN = re.compile(r"\{[^{}]*\}")
 CONSISTENT_TYPES = {"crash": "CRASH_CONSISTENT", "file_system": "FILE_SYSTEM_CONSISTENT"}
 
@@ -26,6 +28,11 @@ CONSISTENT_TYPES = {"crash": "CRASH_CONSISTENT", "file_system": "FILE_SYSTEM_CON
 # ----- names ---------------------------------------------------------------
 def has_vm_placeholder(template):
     return any(p in template for p in PLACEHOLDERS)
+
+
+def expand_timestamp(template, stamp):
+    """The template with the batch's time filled in; the VM placeholders are left for expand_name."""
+    return template.replace(TIMESTAMP, stamp)
 
 
 def expand_name(template, vm):
@@ -51,20 +58,25 @@ def named_for_its_vm(template, snapshot):
     return bool(vm) and snapshot.get("name") == expand_name(template, vm)
 
 
-def validate_name_template(option, template, many):
-    """Refuse, before any request, a template that cannot give one unique name per VM."""
+def validate_name_template(option, template, many, with_timestamp=False):
+    """Refuse, before any request, a template that cannot give one unique name per VM.
+
+    with_timestamp: the template may hold {timestamp} too (the backup role's names, expanded by expand_timestamp).
+    """
     if template is None:
         return
     if not template.strip():
         raise InputError(option, template, "must not be empty")
-    unknown = [p for p in PLACEHOLDER_PATTERN.findall(template) if p not in PLACEHOLDERS]
+    known = PLACEHOLDERS + ((TIMESTAMP,) if with_timestamp else ())
+    unknown = [p for p in PLACEHOLDER_PATTERN.findall(template) if p not in known]
     if unknown:
-        raise InputError(option, template, "has unknown placeholder(s) %s; the placeholders are {vm_name} and {vm_id}" % ", ".join(unknown))
+        raise InputError(option, template, "has unknown placeholder(s) %s; the placeholders are %s" % (
+            ", ".join(unknown), " and ".join(known)))
     if many and not has_vm_placeholder(template):
         raise InputError(
             option,
             template,
-            "must contain {vm_name} or {vm_id} when several VMs are selected (vms or where): CloudTower wants "
+            "must contain {vm_name} or {vm_id} when several VMs are (or may be) selected: CloudTower wants "
             "snapshot names unique within a cluster, so each VM needs its own name",
         )
 
