@@ -643,8 +643,9 @@ def plan_revert(run, vm, snapshot):
         if run.params["force"] or status == "SUSPENDED":
             run.plan.add(api_vms.POWEROFF, api_vms.on_vm(vm["id"]), "Power off %s before the rollback" % vm_label(vm))
         else:
-            run.plan.add(api_vms.SHUTDOWN, api_vms.on_vm(vm["id"]), "Shut down %s gracefully before the rollback (a guest that does not "
-                                                          "shut down fails this step; force: true powers it off instead)" % vm_label(vm))
+            run.plan.add(api_vms.SHUTDOWN, api_vms.on_vm(vm["id"]),
+                         "Shut down %s gracefully before the rollback (a guest that does not shut down fails this step; "
+                         "force: true powers it off instead)" % vm_label(vm))
     elif status != "STOPPED":
         raise InputError("vm", run.params.get("vm") or vm["id"], "VM %s is %s; it must be STOPPED (or RUNNING or SUSPENDED with "
                                                                  "stop_vm: true) to be rolled back" % (vm_label(vm), status))

@@ -90,10 +90,10 @@ options:
     default: present
   force:
     description:
-      - One meaning in every module of this collection: O(force=true) allows a forced power operation (power off,
-        forced restart), which loses the guest's unsaved state, where the task needs the VM stopped or restarted;
-        without it only graceful operations are sent, and a VM that is not where the task needs it fails the task
-        with an explanation, before anything is sent.
+      - O(force) has one meaning in every module of this collection. O(force=true) allows a forced power operation
+        (power off, forced restart), which loses the guest's unsaved state, where the task needs the VM stopped or
+        restarted. Without it only graceful operations are sent, and a VM that is not where the task needs it fails
+        the task with an explanation, before anything is sent.
       - With O(state=stopped) or O(state=restarted), when the graceful shutdown or restart fails or takes longer
         than O(shutdown_timeout), power the VM off (C(poweroff-vm)) or restart it forcibly (C(force-restart-vm)).
         The graceful step is then always waited for, even with O(wait=false).

@@ -157,10 +157,10 @@ options:
     default: false
   force:
     description:
-      - One meaning in every module of this collection: O(force=true) allows a forced power operation (power off,
-        forced restart), which loses the guest's unsaved state, where the task needs the VM stopped or restarted;
-        without it only graceful operations are sent, and a VM that is not where the task needs it fails the task
-        with an explanation, before anything is sent.
+      - O(force) has one meaning in every module of this collection. O(force=true) allows a forced power operation
+        (power off, forced restart), which loses the guest's unsaved state, where the task needs the VM stopped or
+        restarted. Without it only graceful operations are sent, and a VM that is not where the task needs it fails
+        the task with an explanation, before anything is sent.
       - With O(stop_vm=true), power the VM off instead of shutting it down gracefully. The rollback discards the
         guest's current state anyway, so nothing is lost that the rollback would keep.
       - A suspended VM cannot answer a graceful shutdown, so it is always powered off.
