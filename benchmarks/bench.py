@@ -23,12 +23,10 @@ import sys
 import threading
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-
-# pylint: disable=wrong-import-position
-import benchsupport as bs  # noqa: E402
-import waiter_model  # noqa: E402
+# Python puts this script's directory first on sys.path, so its sibling modules import as they are; the collection
+# itself comes from PYTHONPATH (scripts/runner/bootstrap.py sets it to --collections-path).
+import benchsupport as bs
+import waiter_model
 
 SCENARIOS = ("backup", "no_change", "overhead", "task_wait", "listing")
 USERNAME = "bench-admin"
@@ -603,7 +601,6 @@ def parse_args(argv):
 def main(argv=None):
     args = parse_args(argv)
     ctx = Context(args)
-    sys.path.insert(0, ctx.collections_path)
     results = {"started": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "load_start": bs.load_average(), "quick": ctx.quick, "sizes": ctx.sizes}
     sdk = None
     if "backup" in args.only and not args.no_sdk:

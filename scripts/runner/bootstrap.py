@@ -194,6 +194,8 @@ def run_benchmarks(args):
         env = venv.env()
         for name in ("ANSIBLE_COLLECTIONS_PATH", "ANSIBLE_COLLECTIONS_PATHS", "ANSIBLE_CONFIG"):
             env.pop(name, None)
+        # bench.py imports the collection (ansible_collections.smartx.cloudtower) from the copy: no sys.path edit there.
+        env["PYTHONPATH"] = os.path.join(work, "tree")
         bench = processes.start([venv.python, os.path.join(collection, "benchmarks", "bench.py"), "--collections-path",
                                  os.path.join(work, "tree"), "--results", results] + list(args), env=env)
         return _wait_forwarding_signals(bench)
