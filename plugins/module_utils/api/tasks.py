@@ -6,8 +6,6 @@
 from __future__ import annotations
 
 READ = "get-tasks"
-# The error code of a task refused because another task holds its resource (CloudTower before 3.3).
-RESOURCE_LOCKED = "JOB_RESOURCE_IS_LOCKED"
 
 
 def task_ids_of(replies):
