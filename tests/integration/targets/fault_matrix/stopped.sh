@@ -52,7 +52,9 @@ stopped_before() {
     printf '%s\n' "before|$1|$url|" >"$WORK/$label.case"
 }
 
-# Stopped while the module waits for its task: the moment the simulator shows the first task.
+# Stopped while the module waits for its task: the moment the simulator, after accepting a mutation, has been asked
+# for tasks (the waiter's first poll). Waiting for the first task to exist was not enough on a busy machine: a role may still be reading
+# VMs then, and the stop hit that read instead of the wait.
 stopped_mid_wait() {
     local label=mid-wait-$1 url play tasks
     url=$(start_sim "$label" 6)
@@ -61,11 +63,13 @@ stopped_mid_wait() {
     tasks=$("$PY" - "$url" <<'PYEOF'
 import json, sys, time, urllib.request
 url = sys.argv[1]
-deadline = time.time() + 60
+deadline = time.time() + 120
 while time.time() < deadline:
-    state = json.load(urllib.request.urlopen(url + "/__sim/state?resource=tasks"))
-    if state["tasks"]:
-        time.sleep(0.5)
+    log = json.load(urllib.request.urlopen(url + "/__sim/requests"))
+    requests = log.get("requests", log) if isinstance(log, dict) else log
+    mutated = [i for i, request in enumerate(requests) if request.get("mutating") and request.get("status") == 200]
+    if mutated and any(request.get("endpoint") == "get-tasks" for request in requests[mutated[0]:]):
+        state = json.load(urllib.request.urlopen(url + "/__sim/state?resource=tasks"))
         print(",".join(t["id"] for t in state["tasks"]))
         break
     time.sleep(0.1)
