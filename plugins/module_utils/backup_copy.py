@@ -1,0 +1,255 @@
+# -*- coding: utf-8 -*-
+# Copyright: smartx.cloudtower contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Copying a batch of VM backups into the repository over iSCSI, one disk at a time per worker.
+
+For each VM (a snapshot manifest written by cloudtower_backup_manifest): each disk's LUN snapshot is cloned
+into this host's backup target, read with qemu-img into <backup>/disk-<index>.qcow2 (an increment on the
+previous backup of the disk where there is one), checked and digested through its chain, and the clone is
+deleted whatever happened. Only when every disk of the VM is done is its manifest.json written. A VM that
+fails is reported with the disk, the step and the API request id; the other VMs go on.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import secrets
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from ansible_collections.smartx.cloudtower.plugins.module_utils.api import iscsi
+from ansible_collections.smartx.cloudtower.plugins.module_utils.errors import CloudTowerError
+from ansible_collections.smartx.cloudtower.plugins.module_utils.manifest import read_manifest, utc_timestamp
+from ansible_collections.smartx.cloudtower.plugins.module_utils import repository as repo
+from ansible_collections.smartx.cloudtower.plugins.module_utils import transports
+from ansible_collections.smartx.cloudtower.plugins.module_utils.snapshots import vm_label, vm_stub
+
+
+class CopySettings:
+    """What the module was asked to do, checked before any request."""
+
+    def __init__(self, repository, incremental=True, full_every=0, parallel_disks=2, iscsi_portal=None,
+                 host_label=None, dir_mode=repo.DIR_MODE, file_mode=repo.FILE_MODE):
+        self.repository = repository
+        self.incremental = incremental
+        self.full_every = full_every
+        self.parallel_disks = parallel_disks
+        self.iscsi_portal = iscsi_portal
+        self.host_label = iscsi.host_label(host_label)
+        self.dir_mode = dir_mode
+        self.file_mode = file_mode
+
+
+class VmCopy:
+    """One VM's backup into the repository: its snapshot manifest, where it goes, and what became of each disk."""
+
+    def __init__(self, manifest_path, manifest, settings):
+        self.manifest_path = manifest_path
+        self.source = manifest
+        self.vm = manifest.get("vm") or {}
+        self.cluster = self.vm.get("cluster") or {}
+        self.name = (manifest.get("backup") or {}).get("snapshot_name") or (manifest.get("snapshot") or {}).get("name")
+        self.vm_directory = repo.vm_path(settings.repository, self.cluster.get("name"), self.vm)
+        self.directory = repo.backup_path(settings.repository, self.cluster.get("name"), self.vm, self.name)
+        self.disks = [dict(entry) for entry in manifest.get("disks") or []]
+        self.failure = None
+        self.status = None
+
+    @property
+    def label(self):
+        return vm_label(self.vm)
+
+    def fail(self, disk, step, message):
+        # The first failure is the cause; later disks of the same VM are not copied in vain beyond it.
+        if self.failure is None:
+            self.failure = {"vm": vm_stub(self.vm), "stage": "copy", "disk": disk, "step": step,
+                            "backup": self.name, "message": "%s disk %s [%s]: %s" % (self.label, disk, step, message)}
+
+
+def load_vm_copies(paths, settings):
+    """[VmCopy] of the snapshot manifests; a missing or unreadable manifest is a failed VM, not a crash."""
+    copies, failures = [], []
+    for path in paths:
+        manifest = read_manifest(path)
+        if not manifest or not manifest.get("vm") or manifest.get("disks") is None:
+            failures.append({"vm": None, "stage": "copy", "disk": None, "step": "read_manifest", "backup": None,
+                             "message": "cannot read the snapshot manifest %s" % path})
+            continue
+        copies.append(VmCopy(path, manifest, settings))
+    return copies, failures
+
+
+class Copier:
+    """Runs the copies of a batch; API calls are serialised (the client is not shared between threads), copies are not."""
+
+    def __init__(self, client, waiter, runner, settings, clock=time.monotonic):
+        self.api = iscsi.IscsiApi(client, waiter)
+        self.client = client
+        self.runner = runner
+        self.settings = settings
+        self.clock = clock
+        self.token = secrets.token_hex(4)
+        self.api_lock = threading.Lock()
+        self.targets = {}
+        self.leftovers = []
+        self.target_actions = []
+        self.undeleted = []
+
+    # ----- per cluster -----------------------------------------------------------------------------------------
+    def last_request_id(self):
+        sent = self.client.mutations
+        return sent[-1].get("request_id") if sent else None
+
+    def api_step(self, call, *args):
+        """call(*args) under the API lock; a CloudTowerError's message gains the request id when it lacks one."""
+        with self.api_lock:
+            try:
+                return call(*args)
+            except CloudTowerError as error:
+                request_id = getattr(error, "request_id", None) or self.last_request_id()
+                message = error.message
+                if request_id and request_id not in message:
+                    message += " (x-tower-request-id: %s)" % request_id
+                raise transports.CopyError(None, message)
+
+    def prepare_cluster(self, cluster_id):
+        """This host's target on the cluster, and the portal address: once per cluster, before any clone."""
+        if cluster_id in self.targets:
+            return self.targets[cluster_id]
+        portal = self.settings.iscsi_portal or self.api_step(self.api.cluster_iscsi_vip, cluster_id)
+        if not portal:
+            raise transports.CopyError("clone", "the cluster has no iSCSI VIP (iscsi_vip): give the portal in iscsi_portal")
+        host, port = iscsi.parse_portal("iscsi_portal", portal)
+        address = iscsi.local_address_towards(host, port)
+        initiator = iscsi.initiator_name(self.settings.host_label)
+        name = iscsi.backup_target_name(self.settings.host_label)
+        target, action = self.api_step(self.api.ensure_target, cluster_id, name, address, initiator)
+        if action:
+            self.target_actions.append({"cluster_id": cluster_id, "target": name, "action": action, "ip_whitelist": address})
+        self.remove_leftovers(target)
+        self.targets[cluster_id] = {"target": target, "host": host, "port": port, "initiator": initiator}
+        return self.targets[cluster_id]
+
+    def remove_leftovers(self, target):
+        """Clones an interrupted run left in our target (all LUNs there are ours) are deleted and reported."""
+        found = self.api_step(self.api.find_clones, target["id"])
+        if found:
+            self.api_step(self.api.delete_luns, [lun["id"] for lun in found])
+            self.leftovers.extend({"id": lun["id"], "name": lun["name"], "target": target["name"]} for lun in found)
+
+    # ----- per disk --------------------------------------------------------------------------------------------
+    def copy_disk(self, vm_copy, disk, plan, place):
+        """Clone, read, check, digest, rename; the clone is deleted in every case. Returns the disk's backup entry."""
+        index = disk.get("index")
+        lun_snapshot = disk.get("lun_snapshot") or {}
+        final = os.path.join(vm_copy.directory, repo.disk_file_name(index))
+        temporary = repo.temporary_name(final)
+        started = self.clock()
+        clone = None
+        try:
+            try:
+                clone = self.api_step(self.api.clone_lun, place["target"]["id"],
+                                      iscsi.clone_name(vm_copy.vm["id"], index, self.token), lun_snapshot.get("id"))
+            except transports.CopyError as error:
+                raise transports.CopyError("clone", error.message)
+            opts = transports.iscsi_image_opts(place["host"], place["port"], place["target"]["iqn_name"], clone["lun_id"], place["initiator"])
+            transports.read_lun(self.runner, opts, temporary, plan["backing"])
+            entry = self.check_new_file(temporary, disk)
+        finally:
+            if clone is not None:
+                self.delete_clone(clone)
+        repo.finish_file(temporary, final, self.settings.file_mode)
+        entry.update(file=os.path.basename(final), transport="iscsi", backing=plan["backing"], backing_backup=plan["backing_backup"],
+                     chain_depth=plan["depth"], stored_size=repo.stored_size(final), duration=round(self.clock() - started, 3))
+        return entry
+
+    def check_new_file(self, path, disk):
+        """qemu-img check and digests of a new file, before it gets its final name: nothing unchecked is kept."""
+        problem = transports.check_image(self.runner, path)
+        if problem:
+            raise transports.CopyError("verify", problem)
+        info = transports.image_info(self.runner, path)[0]
+        size = int(info["virtual-size"])
+        if disk.get("size") and int(disk["size"]) != size:
+            raise transports.CopyError("verify", "the copy has %d bytes, the disk %s" % (size, disk["size"]))
+        return {"format": "qcow2", "virtual_size": size, "file_sha256": transports.file_sha256(path),
+                "digest": {"algorithm": transports.DIGEST_ALGORITHM, "value": transports.logical_digest(self.runner, path, size)},
+                "verified_at": utc_timestamp()}
+
+    def delete_clone(self, clone):
+        try:
+            self.api_step(self.api.delete_luns, [clone["id"]])
+        except transports.CopyError as error:
+            # The next run finds it by name and deletes it; the user hears about it now.
+            self.undeleted.append({"id": clone["id"], "name": clone.get("name"), "message": error.message})
+
+    # ----- the batch -------------------------------------------------------------------------------------------
+    def plan_vm(self, vm_copy):
+        """Prepare a VM's directory and each disk's chain: [(disk, plan)]; cleans what a killed run left."""
+        repo.make_directories(vm_copy.directory, self.settings.dir_mode)
+        removed = repo.remove_temporary_files(vm_copy.vm_directory)
+        backups = repo.complete_backups(vm_copy.vm_directory, exclude=os.path.basename(vm_copy.directory))
+        plans = [(disk, repo.chain_plan(backups, disk, self.settings.incremental, self.settings.full_every)) for disk in vm_copy.disks]
+        return plans, removed
+
+    def run(self, vm_copies):
+        """Copy every VM; returns (results, failures, removed temporary files)."""
+        jobs, removed = [], []
+        for vm_copy in vm_copies:
+            if repo.read_backup(vm_copy.directory) is not None:
+                vm_copy.status = "exists"
+                continue
+            try:
+                place = self.prepare_cluster(vm_copy.cluster.get("id"))
+                plans, cleaned = self.plan_vm(vm_copy)
+            except (transports.CopyError, CloudTowerError, OSError) as error:
+                vm_copy.fail(None, getattr(error, "step", None) or "prepare", getattr(error, "message", None) or str(error))
+                continue
+            removed.extend(cleaned)
+            jobs.extend((vm_copy, disk, plan, place) for disk, plan in plans)
+        outcomes = self.run_jobs(jobs)
+        for vm_copy in vm_copies:
+            if vm_copy.status is None and vm_copy.failure is None:
+                self.finish_vm(vm_copy, outcomes)
+        return vm_copies, removed
+
+    def run_jobs(self, jobs):
+        """{(id(vm_copy), index): entry} of the disks copied, at most parallel_disks at a time."""
+        outcomes = {}
+
+        def work(job):
+            vm_copy, disk, plan, place = job
+            if vm_copy.failure is not None:
+                return  # A disk of this VM failed already: its backup cannot be complete.
+            try:
+                outcomes[(id(vm_copy), disk.get("index"))] = self.copy_disk(vm_copy, disk, plan, place)
+            except transports.CopyError as error:
+                vm_copy.fail(disk.get("index"), error.step or "read", error.message)
+            except (OSError, ValueError, KeyError) as error:
+                vm_copy.fail(disk.get("index"), "write", str(error))
+
+        with ThreadPoolExecutor(max_workers=max(1, self.settings.parallel_disks)) as pool:
+            list(pool.map(work, jobs))
+        return outcomes
+
+    def finish_vm(self, vm_copy, outcomes):
+        """Write manifest.json once every disk is copied: the one step that makes the backup exist."""
+        manifest = copy.deepcopy(vm_copy.source)
+        for entry in manifest.get("disks") or []:
+            entry["backup"] = outcomes.get((id(vm_copy), entry.get("index")))
+            if entry["backup"] is None:
+                vm_copy.fail(entry.get("index"), "write", "the disk was not copied")
+                return
+        manifest["repository"] = {"format": repo.REPOSITORY_FORMAT, "format_version": repo.REPOSITORY_FORMAT_VERSION,
+                                  "complete": True, "backup": os.path.basename(vm_copy.directory),
+                                  "cluster": vm_copy.cluster.get("name"), "transport": "iscsi",
+                                  "snapshot_manifest": vm_copy.manifest_path, "written_at": utc_timestamp()}
+        repo.write_manifest(vm_copy.directory, manifest, self.settings.file_mode)
+        vm_copy.status = "copied"
+
+
+def result_of(vm_copy):
+    return {"vm": vm_stub(vm_copy.vm), "backup": vm_copy.name, "path": vm_copy.directory,
+            "status": vm_copy.status or ("failed" if vm_copy.failure else "planned"), "failure": vm_copy.failure}

@@ -1,0 +1,148 @@
+# -*- coding: utf-8 -*-
+# Copyright: smartx.cloudtower contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The backup repository: a directory tree that outlives the cluster.
+
+Layout (stable; docs/backup.md documents it)::
+
+    <repository>/<cluster name>/<vm name>-<vm id>/<backup name>/manifest.json
+                                                             /disk-<index>.qcow2
+
+A backup directory is complete exactly when it holds manifest.json with "complete": true. Disk files are written
+under temporary names (a leading '.' and a '.tmp' suffix) and renamed only once complete and checked; the manifest
+is written last, atomically. So a run killed at any point leaves no manifest claiming a complete backup, and what
+it leaves (temporary files) is removed by the next run.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+
+from ansible_collections.smartx.cloudtower.plugins.module_utils.manifest import (
+    read_manifest,
+    render,
+    safe_path_part,
+    write_atomically,
+)
+
+MANIFEST_NAME = "manifest.json"
+REPOSITORY_FORMAT = "smartx.cloudtower/vm-backup-repository"
+REPOSITORY_FORMAT_VERSION = 1
+DIR_MODE = 0o750
+FILE_MODE = 0o640
+TEMPORARY_GLOB = ".*.tmp"
+
+
+def disk_file_name(index):
+    return "disk-%s.qcow2" % index
+
+
+def temporary_name(path, purpose="tmp"):
+    """A hidden sibling of path that no reader takes for a finished file."""
+    return os.path.join(os.path.dirname(path), ".%s.%s.tmp" % (os.path.basename(path), purpose))
+
+
+def vm_path(repository, cluster_name, vm):
+    return os.path.join(repository, safe_path_part(cluster_name or "unknown-cluster"),
+                        "%s-%s" % (safe_path_part(vm.get("name")), safe_path_part(vm["id"])))
+
+
+def backup_path(repository, cluster_name, vm, backup_name):
+    return os.path.join(vm_path(repository, cluster_name, vm), safe_path_part(backup_name))
+
+
+def make_directories(path, mode=DIR_MODE):
+    """Create path and its missing parents with mode (umask aside: backups are not for every local user)."""
+    missing = []
+    current = os.path.abspath(path)
+    while not os.path.isdir(current):
+        missing.append(current)
+        current = os.path.dirname(current)
+    for directory in reversed(missing):
+        os.makedirs(directory, exist_ok=True)
+        os.chmod(directory, mode)
+
+
+def remove_temporary_files(vm_directory):
+    """Delete what an interrupted run left in a VM's backups: [paths removed]."""
+    removed = []
+    for path in sorted(glob.glob(os.path.join(vm_directory, "*", TEMPORARY_GLOB))):
+        try:
+            os.unlink(path)
+            removed.append(path)
+        except FileNotFoundError:
+            pass
+    return removed
+
+
+def read_backup(directory):
+    """The manifest of a complete backup in directory, or None (no manifest, unreadable, or not complete)."""
+    manifest = read_manifest(os.path.join(directory, MANIFEST_NAME))
+    if not manifest or manifest.get("repository", {}).get("format") != REPOSITORY_FORMAT:
+        return None
+    return manifest if manifest.get("repository", {}).get("complete") else None
+
+
+def backup_sort_key(manifest):
+    backup = manifest.get("backup") or {}
+    return (backup.get("snapshot_taken_at") or backup.get("started_at") or "", manifest.get("written_at") or "")
+
+
+def complete_backups(vm_directory, exclude=None):
+    """[(directory, manifest)] of the VM's complete backups, oldest first."""
+    found = []
+    for entry in sorted(os.listdir(vm_directory)) if os.path.isdir(vm_directory) else []:
+        directory = os.path.join(vm_directory, entry)
+        if entry == exclude or not os.path.isdir(directory):
+            continue
+        manifest = read_backup(directory)
+        if manifest is not None:
+            found.append((directory, manifest))
+    return sorted(found, key=lambda item: backup_sort_key(item[1]))
+
+
+def same_disk(entry, other):
+    """Two manifests' disk entries are the same disk when index and volume agree (disk ids change on re-sync)."""
+    return entry.get("index") == other.get("index") and entry.get("vm_volume_local_id") == other.get("vm_volume_local_id")
+
+
+def previous_disk(backups, disk):
+    """(directory, disk entry) of the newest complete backup holding this disk, or (None, None)."""
+    for directory, manifest in reversed(backups):
+        for entry in manifest.get("disks") or []:
+            if same_disk(entry, disk) and (entry.get("backup") or {}).get("file"):
+                return directory, entry
+    return None, None
+
+
+def chain_plan(backups, disk, incremental, full_every):
+    """Where a disk's new file starts: {'backing': relative path or None, 'backing_backup', 'depth'}.
+
+    depth counts the files below the new one; full_every N keeps chains at most N files long, so a restore
+    never reads through more than N files and one damaged file costs at most N-1 later backups.
+    """
+    directory, previous = previous_disk(backups, disk) if incremental else (None, None)
+    depth = (previous or {}).get("backup", {}).get("chain_depth", 0) + 1 if previous else 0
+    if previous is None or (full_every and depth >= full_every):
+        return {"backing": None, "backing_backup": None, "depth": 0}
+    backing = os.path.join("..", os.path.basename(directory), previous["backup"]["file"])
+    return {"backing": backing, "backing_backup": os.path.basename(directory), "depth": depth}
+
+
+def finish_file(temporary, final, mode=FILE_MODE):
+    """Give a checked temporary file its permissions and its final name."""
+    os.chmod(temporary, mode)
+    os.replace(temporary, final)
+
+
+def write_manifest(directory, manifest, mode=FILE_MODE):
+    """The backup's manifest, last and atomically: its presence is what makes the backup exist."""
+    path = os.path.join(directory, MANIFEST_NAME)
+    write_atomically(path, render(manifest), mode)
+    return path
+
+
+def stored_size(path):
+    """Bytes the file occupies on disk (holes cost nothing)."""
+    return os.stat(path).st_blocks * 512

@@ -1,0 +1,148 @@
+# -*- coding: utf-8 -*-
+# Copyright: smartx.cloudtower contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Moving disk bytes: qemu-img reads an iSCSI LUN into QCOW2, builds increments, checks and digests files.
+
+Every byte is read and written by qemu-img (libiscsi for iSCSI, its own QCOW2 code): this module only composes
+its command lines. Nothing here holds a secret: the portal serves this host's target by address and initiator
+name, so no password is ever on a command line.
+
+Digests: sha256 over 40 GiB of (mostly zero) disk costs over a minute of CPU on a small backup host, so the
+logical content is digested the way the CloudTower simulator digests volumes: sha256 over the size and every
+non-zero 64 KiB block with its offset (DIGEST_ALGORITHM). Two disks of one size have equal digests exactly when
+they hold the same bytes, and the cost follows the data, not the size.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import struct
+
+DIGEST_ALGORITHM = "sha256-sparse-64k-v1"
+BLOCK = 64 * 1024
+SEEK_DATA = getattr(os, "SEEK_DATA", 3)
+SEEK_HOLE = getattr(os, "SEEK_HOLE", 4)
+
+
+class CopyError(Exception):
+    """A step of one disk's copy failed; step is clone, read, write or verify."""
+
+    def __init__(self, step, message):
+        super().__init__(message)
+        self.step = step
+        self.message = message
+
+
+def iscsi_image_opts(host, port, iqn, lun, initiator):
+    """qemu's --image-opts for a LUN, read as initiator (the name the target's whitelist holds)."""
+    portal = "[%s]:%d" % (host, port) if ":" in host else "%s:%d" % (host, port)
+    return "driver=iscsi,transport=tcp,portal=%s,target=%s,lun=%d,initiator-name=%s" % (portal, iqn, int(lun), initiator)
+
+
+def run_checked(runner, step, argv):
+    """stdout of argv; CopyError(step) naming the command's first words and its stderr when it fails."""
+    rc, out, err = runner(argv)
+    if rc != 0:
+        detail = (err or out or "").strip().splitlines()
+        raise CopyError(step, "%s exited %s: %s" % (" ".join(argv[:2]), rc, detail[-1] if detail else "no output"))
+    return out
+
+
+def read_lun(runner, image_opts, output, backing=None):
+    """Read a LUN into output (QCOW2, zero blocks not stored); with backing, store only what differs from it.
+
+    qemu-img convert -B writes every allocated block whatever the backing holds, so an increment is made in
+    two steps: convert the LUN into a hidden full copy, then put an empty overlay on it and rebase that overlay
+    onto the previous backup (qemu-img rebase copies exactly the clusters where the two differ). The full copy
+    is then deleted; backing stays a relative path, so the repository can move.
+    """
+    if backing is None:
+        run_checked(runner, "read", ["qemu-img", "convert", "-O", "qcow2", "--image-opts", image_opts, output])
+        return
+    # Hidden and ending in .tmp like every temporary file, so the next run removes it if this one is killed.
+    full = os.path.join(os.path.dirname(output), ".%s.full.tmp" % os.path.basename(output).lstrip("."))
+    try:
+        run_checked(runner, "read", ["qemu-img", "convert", "-O", "qcow2", "--image-opts", image_opts, full])
+        run_checked(runner, "write", ["qemu-img", "create", "-q", "-f", "qcow2", "-b", os.path.basename(full), "-F", "qcow2", output])
+        # Relative backing names are resolved against the image's own directory, not the working directory.
+        run_checked(runner, "write", ["qemu-img", "rebase", "-f", "qcow2", "-b", backing, "-F", "qcow2", output])
+    finally:
+        if os.path.exists(full):
+            os.unlink(full)
+
+
+def image_info(runner, path, step="verify"):
+    """qemu-img info of path with its whole backing chain: [{filename, virtual-size, backing-filename, ...}]."""
+    out = run_checked(runner, step, ["qemu-img", "info", "--backing-chain", "--output=json", path])
+    data = json.loads(out)
+    return data if isinstance(data, list) else [data]
+
+
+def check_image(runner, path):
+    """None when qemu-img check finds the file sound (leaked clusters only waste space), else its complaint."""
+    rc, out, err = runner(["qemu-img", "check", "--output=json", path])
+    if rc in (0, 3):
+        return None
+    try:
+        report = json.loads(out)
+        return "qemu-img check: %s corruption(s), %s error(s)" % (report.get("corruptions", "?"), report.get("check-errors", "?"))
+    except ValueError:
+        lines = (err or out or "").strip().splitlines()
+        return "qemu-img check exited %s: %s" % (rc, lines[-1] if lines else "no output")
+
+
+def data_extents(fd, size):
+    """[(start, end)] of the data of a sparse file (the whole file where the file system cannot say)."""
+    extents = []
+    offset = 0
+    while offset < size:
+        try:
+            start = os.lseek(fd, offset, SEEK_DATA)
+        except OSError:
+            break  # ENXIO: only a hole is left.
+        end = os.lseek(fd, start, SEEK_HOLE)
+        extents.append((start, min(end, size)))
+        offset = end
+    return extents
+
+
+def sparse_digest_of_raw(path, size):
+    """DIGEST_ALGORITHM over a raw file: size, then every non-zero 64 KiB block (aligned) with its offset."""
+    digest = hashlib.sha256(b"smartx.cloudtower sparse-sha256 v1 size=%d\n" % size)
+    zero = bytes(BLOCK)
+    with open(path, "rb") as stream:
+        for start, end in data_extents(stream.fileno(), size):
+            offset = start - start % BLOCK
+            while offset < end:
+                block = os.pread(stream.fileno(), min(BLOCK, size - offset), offset)
+                if block and block != zero[:len(block)]:
+                    digest.update(struct.pack(">QI", offset, len(block)))
+                    digest.update(block)
+                offset += BLOCK
+    return digest.hexdigest()
+
+
+def logical_digest(runner, path, virtual_size, step="verify"):
+    """The digest of what a restore of path (through its backing chain) reads.
+
+    qemu-img converts the chain into a hidden sparse raw file beside it (only data is written), which is hashed
+    and deleted: reading QCOW2 stays qemu-img's job.
+    """
+    raw = os.path.join(os.path.dirname(path), ".%s.verify.tmp" % os.path.basename(path))
+    try:
+        run_checked(runner, step, ["qemu-img", "convert", "-O", "raw", path, raw])
+        return sparse_digest_of_raw(raw, virtual_size)
+    finally:
+        if os.path.exists(raw):
+            os.unlink(raw)
+
+
+def file_sha256(path):
+    """sha256 of the stored file itself: a flipped byte anywhere in it changes this."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for chunk in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -1,0 +1,255 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: smartx.cloudtower contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: cloudtower_backup_copy
+short_description: Copy the disks of CloudTower VM backups into a backup repository over iSCSI
+version_added: 0.1.0
+description:
+  - Copies every disk of each VM backup described by a snapshot manifest of M(smartx.cloudtower.cloudtower_backup_manifest)
+    into a backup repository (a directory on this host: a local disk, NFS or any mounted file system), as
+    C(<repository>/<cluster name>/<vm name>-<vm id>/<backup name>/disk-<index>.qcow2), then writes that backup's
+    C(manifest.json) beside them. The backup name is the snapshot's name.
+  - "Each disk is read over iSCSI: its LUN snapshot is cloned into an iSCSI target of this collection on the VM's
+    cluster (named C(smartx-cloudtower-backup-<host>), created on first use, with an initiator whitelist of this host
+    only: its address as the portal sees it and the initiator name C(iqn.2016-02.com.smartx.cloudtower:backup-<host>)),
+    read with C(qemu-img convert) over libiscsi, and the clone is deleted afterwards, also after a failure. Clones an
+    interrupted run left in the target are deleted first and reported in RV(leftovers_removed)."
+  - QCOW2 files store no zero blocks. With O(incremental), a disk's new file has the previous complete backup of the
+    same disk as its backing file (a relative path, so the repository can be moved) and stores only the clusters that
+    changed; O(full_every) bounds the chains.
+  - A disk file is written under a temporary name, checked with C(qemu-img check), digested through its chain, and
+    only then renamed. The manifest is written last and atomically, only when every disk of the VM is copied, so no
+    manifest claims a backup that is not complete. Temporary files of an interrupted run are removed by the next run.
+  - A VM whose copy fails is listed in RV(failed_vms) with the disk, the step (V(clone), V(read), V(write),
+    V(verify)) and the API request id where there is one; the other VMs are copied.
+  - Needs C(qemu-img) with its iSCSI block driver (Debian packages C(qemu-utils) and C(qemu-block-extra)) on the host
+    the task runs on.
+author:
+  - smartx.cloudtower contributors (@smartx-cloudtower)
+extends_documentation_fragment:
+  - smartx.cloudtower.attributes
+  - smartx.cloudtower.attributes.action_group
+  - smartx.cloudtower.connection
+  - smartx.cloudtower.wait
+attributes:
+  check_mode:
+    support: full
+    details: Sends no request and writes nothing; RV(backups) lists the backups a real run would copy.
+  diff_mode:
+    support: none
+options:
+  repository:
+    description:
+      - The backup repository directory. Created when missing; directories are made with O(dir_mode).
+    type: path
+    required: true
+  manifests:
+    description:
+      - Paths of snapshot manifests written by M(smartx.cloudtower.cloudtower_backup_manifest) (its
+        RV(smartx.cloudtower.cloudtower_backup_manifest#module:manifests) C(path)s), one per VM.
+      - A backup whose C(manifest.json) already exists in the repository is not copied again (V(exists)).
+    type: list
+    elements: path
+    default: []
+  transport:
+    description:
+      - How disks are read. V(iscsi) clones each LUN snapshot and reads it over the cluster's iSCSI portal.
+      - V(auto) is V(iscsi) in this version.
+    type: str
+    choices: [auto, iscsi]
+    default: auto
+  iscsi_portal:
+    description:
+      - The iSCSI portal to read from, as C(host) or C(host:port) (port 3260 when not given).
+      - Defaults to the cluster's iSCSI VIP (C(iscsi_vip)); a cluster without one needs this option.
+    type: str
+  incremental:
+    description: Store each disk as an increment on its previous complete backup in the repository, when there is one.
+    type: bool
+    default: true
+  full_every:
+    description:
+      - With O(incremental), start a new chain (a full copy) when a disk's chain would otherwise hold this many
+        files, so a restore reads at most O(full_every) files. V(0) never forces a full copy.
+    type: int
+    default: 0
+  parallel_disks:
+    description: How many disks are copied at the same time (over all VMs of the task).
+    type: int
+    default: 2
+  host_label:
+    description:
+      - The name of this backup host in the backup target's name and initiator name. Defaults to the host name.
+    type: str
+  dir_mode:
+    description: Permissions of the directories made in the repository, as an octal string.
+    type: str
+    default: "0750"
+  file_mode:
+    description: Permissions of the disk files and manifests, as an octal string.
+    type: str
+    default: "0640"
+  fail_on_error:
+    description: Fail the task when a VM's copy failed. With V(false) those VMs are only listed in RV(failed_vms).
+    type: bool
+    default: true
+notes:
+  - Each disk costs one C(clone-iscsi-lun-from-snapshot) and one C(delete-iscsi-lun) request (and their task polls);
+    the target is looked up once per cluster and run.
+"""
+
+EXAMPLES = r"""
+- name: Copy the disks of the backups just taken into the repository
+  smartx.cloudtower.cloudtower_backup_copy:
+    repository: /srv/backup-repository
+    manifests: "{{ manifests.manifests | map(attribute='path') | select | list }}"
+    iscsi_portal: 10.0.0.20
+    full_every: 7
+  register: copy
+
+- name: Copy, reporting failures without failing the task
+  smartx.cloudtower.cloudtower_backup_copy:
+    repository: /srv/backup-repository
+    manifests: [/srv/backups/web-01-clvnj/ansible-backup-web-01-20250101T010000Z.json]
+    parallel_disks: 4
+    fail_on_error: false
+"""
+
+RETURN = r"""
+backups:
+  description: One entry per manifest given.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    vm:
+      description: C({id, name}) of the VM.
+      type: dict
+    backup:
+      description: The backup's name (its snapshot's name).
+      type: str
+    path:
+      description: The backup's directory in the repository.
+      type: str
+    status:
+      description: V(copied), V(exists) (copied by an earlier run), V(failed), or V(planned) (check mode).
+      type: str
+    failure:
+      description: For V(failed), the same entry as in RV(failed_vms); else null.
+      type: dict
+failed_vms:
+  description: VMs whose copy failed, with C(vm), C(disk), C(step), C(backup) and C(message).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"vm": {"id": "clvnj", "name": "web-01"}, "disk": 0, "step": "clone", "stage": "copy", "backup": "b1",
+            "message": "web-01 (id clvnj) disk 0 [clone]: ... (x-tower-request-id: 9f2c...)"}]
+succeeded_vm_ids:
+  description: Ids of the VMs whose backup is complete in the repository (copied now or before).
+  returned: always
+  type: list
+  elements: str
+leftovers_removed:
+  description: Cloned LUNs an interrupted run had left in the backup target, deleted by this run.
+  returned: always
+  type: list
+  elements: dict
+clones_not_deleted:
+  description: Cloned LUNs whose deletion failed in this run (the next run deletes them).
+  returned: always
+  type: list
+  elements: dict
+temporary_files_removed:
+  description: Temporary files of an interrupted run removed from the repository.
+  returned: always
+  type: list
+  elements: str
+targets:
+  description: Backup targets created (V(created)) or restricted to this host again (V(restricted)) by this run.
+  returned: always
+  type: list
+  elements: dict
+"""
+
+from ansible_collections.smartx.cloudtower.plugins.module_utils.backup_copy import Copier, CopySettings, load_vm_copies, result_of
+from ansible_collections.smartx.cloudtower.plugins.module_utils.api.iscsi import parse_portal
+from ansible_collections.smartx.cloudtower.plugins.module_utils.errors import CloudTowerError, InputError
+from ansible_collections.smartx.cloudtower.plugins.module_utils.manifest import check_backup_dir, parse_mode
+from ansible_collections.smartx.cloudtower.plugins.module_utils.module import CloudTowerModule
+
+
+def settings_from(module):
+    """CopySettings of the options; InputError naming the option for a bad value (before any request)."""
+    params = module.params
+    if params["full_every"] < 0:
+        raise InputError("full_every", params["full_every"], "must be 0 (never force a full copy) or a positive number of backups")
+    if params["parallel_disks"] < 1:
+        raise InputError("parallel_disks", params["parallel_disks"], "must be at least 1")
+    if params.get("iscsi_portal") is not None:
+        try:
+            parse_portal("iscsi_portal", params["iscsi_portal"])
+        except CloudTowerError as error:
+            raise InputError("iscsi_portal", params["iscsi_portal"], "must be host or host:port") from error
+    repository = check_backup_dir("repository", params["repository"], probe=not module.check_mode)
+    return CopySettings(repository, incremental=params["incremental"], full_every=params["full_every"],
+                        parallel_disks=params["parallel_disks"], iscsi_portal=params.get("iscsi_portal"),
+                        host_label=params.get("host_label"), dir_mode=parse_mode("dir_mode", params["dir_mode"]),
+                        file_mode=parse_mode("file_mode", params["file_mode"]))
+
+
+def run(module):
+    settings = settings_from(module)
+    copies, unreadable = load_vm_copies(module.params["manifests"], settings)
+    if copies and not module.check_mode and module.get_bin_path("qemu-img") is None:
+        raise InputError("transport", module.params["transport"], "needs qemu-img on this host (Debian: qemu-utils, qemu-block-extra)")
+    copier = Copier(module.client, module.waiter, lambda argv: module.run_command(argv), settings)
+    removed = []
+    if not module.check_mode:
+        copies, removed = copier.run(copies)
+    failures = unreadable + [c.failure for c in copies if c.failure]
+    result = dict(
+        changed=any(c.status == "copied" for c in copies) or bool(copier.leftovers or copier.target_actions or removed),
+        backups=[result_of(c) for c in copies],
+        failed_vms=failures,
+        succeeded_vm_ids=[c.vm["id"] for c in copies if c.status in ("copied", "exists")],
+        leftovers_removed=copier.leftovers,
+        clones_not_deleted=copier.undeleted,
+        temporary_files_removed=removed,
+        targets=copier.target_actions,
+    )
+    if failures and module.params["fail_on_error"]:
+        module.fail_json(msg="The copy of %d VM backup(s) failed: %s" % (len(failures), "; ".join(f["message"] for f in failures)), **result)
+    module.exit_json(**result)
+
+
+def main():
+    module = CloudTowerModule(
+        argument_spec=dict(
+            repository=dict(type="path", required=True),
+            manifests=dict(type="list", elements="path", default=[]),
+            transport=dict(type="str", choices=["auto", "iscsi"], default="auto"),
+            iscsi_portal=dict(type="str"),
+            incremental=dict(type="bool", default=True),
+            full_every=dict(type="int", default=0),
+            parallel_disks=dict(type="int", default=2),
+            host_label=dict(type="str"),
+            dir_mode=dict(type="str", default="0750"),
+            file_mode=dict(type="str", default="0640"),
+            fail_on_error=dict(type="bool", default=True),
+        ),
+        waits=True,
+        supports_check_mode=True,
+        non_blank=("repository", "iscsi_portal", "host_label"),
+    )
+    module.subject = "Copy of VM backups into repository %s" % module.params["repository"]
+    module.run(run)
+
+
+if __name__ == "__main__":
+    main()
