@@ -62,10 +62,11 @@ class VmCopy:
         return vm_label(self.vm)
 
     def fail(self, disk, step, message):
-        # The first failure is the cause; later disks of the same VM are not copied in vain beyond it.
+        # The first failure is the cause; later disks of the same VM are not copied in vain beyond it. The message
+        # leaves the VM out: the role's report puts "<vm> (id <id>) [copy]: " before it, as for every other stage.
         if self.failure is None:
             self.failure = {"vm": vm_stub(self.vm), "stage": "copy", "disk": disk, "step": step,
-                            "backup": self.name, "message": "%s disk %s [%s]: %s" % (self.label, disk, step, message)}
+                            "backup": self.name, "message": "disk %s [%s]: %s" % (disk, step, message)}
 
 
 def load_vm_copies(paths, settings):
@@ -155,8 +156,8 @@ class Copier:
             except transports.CopyError as error:
                 raise transports.CopyError("clone", error.message)
             opts = transports.iscsi_image_opts(place["host"], place["port"], place["target"]["iqn_name"], clone["lun_id"], place["initiator"])
-            transports.read_lun(self.runner, opts, temporary, plan["backing"])
-            entry = self.check_new_file(temporary, disk)
+            source_digest = transports.read_lun(self.runner, opts, temporary, plan["backing"])
+            entry = self.check_new_file(temporary, disk, source_digest)
         finally:
             if clone is not None:
                 self.delete_clone(clone)
@@ -165,8 +166,11 @@ class Copier:
                      chain_depth=plan["depth"], stored_size=repo.stored_size(final), duration=round(self.clock() - started, 3))
         return entry
 
-    def check_new_file(self, path, disk):
-        """qemu-img check and digests of a new file, before it gets its final name: nothing unchecked is kept."""
+    def check_new_file(self, path, disk, source_digest=None):
+        """qemu-img check and digests of a new file, before it gets its final name: nothing unchecked is kept.
+
+        An increment is also compared with the digest of the LUN as it was read: the chain must read back the same.
+        """
         problem = transports.check_image(self.runner, path)
         if problem:
             raise transports.CopyError("verify", problem)
@@ -174,9 +178,11 @@ class Copier:
         size = int(info["virtual-size"])
         if disk.get("size") and int(disk["size"]) != size:
             raise transports.CopyError("verify", "the copy has %d bytes, the disk %s" % (size, disk["size"]))
+        digest = transports.logical_digest(self.runner, path, size)
+        if source_digest is not None and digest != source_digest:
+            raise transports.CopyError("verify", "the increment read through its chain differs from the disk as read")
         return {"format": "qcow2", "virtual_size": size, "file_sha256": transports.file_sha256(path),
-                "digest": {"algorithm": transports.DIGEST_ALGORITHM, "value": transports.logical_digest(self.runner, path, size)},
-                "verified_at": utc_timestamp()}
+                "digest": {"algorithm": transports.DIGEST_ALGORITHM, "value": digest}, "verified_at": utc_timestamp()}
 
     def delete_clone(self, clone):
         try:

@@ -82,6 +82,7 @@ def verify_backup(runner, manifest_path):
     result = {"vm": None, "backup": os.path.basename(directory), "path": directory, "status": "failed", "disks": [], "problems": []}
     if not manifest or (manifest.get("repository") or {}).get("format") != repo.REPOSITORY_FORMAT:
         result["problems"].append("%s is not a repository backup manifest" % manifest_path)
+        result["message"] = result["problems"][0]
         return result
     result["vm"] = vm_stub(manifest.get("vm"))
     if not (manifest.get("repository") or {}).get("complete"):
@@ -92,4 +93,5 @@ def verify_backup(runner, manifest_path):
                                 "status": "failed" if problems else "ok", "problems": problems})
         result["problems"].extend(problems)
     result["status"] = "failed" if result["problems"] else "ok"
+    result["message"] = "; ".join(result["problems"]) or None
     return result

@@ -203,6 +203,11 @@ def settings_from(module):
                         file_mode=parse_mode("file_mode", params["file_mode"]))
 
 
+def describe_failure(failure):
+    vm = failure.get("vm")
+    return "%s (id %s): %s" % (vm["name"], vm["id"], failure["message"]) if vm else failure["message"]
+
+
 def run(module):
     settings = settings_from(module)
     copies, unreadable = load_vm_copies(module.params["manifests"], settings)
@@ -224,7 +229,7 @@ def run(module):
         targets=copier.target_actions,
     )
     if failures and module.params["fail_on_error"]:
-        module.fail_json(msg="The copy of %d VM backup(s) failed: %s" % (len(failures), "; ".join(f["message"] for f in failures)), **result)
+        module.fail_json(msg="The copy of %d VM backup(s) failed: %s" % (len(failures), "; ".join(describe_failure(f) for f in failures)), **result)
     module.exit_json(**result)
 
 

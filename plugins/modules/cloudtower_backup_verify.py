@@ -17,7 +17,7 @@ description:
     backing chain exists and passes C(qemu-img check); and the disk's content, read through the chain with
     C(qemu-img convert), has the digest the manifest recorded (C(sha256-sparse-64k-v1): sha256 over the disk's size
     and every non-zero 64 KiB block with its offset, so it costs time for the data, not for the size)."
-  - Give O(manifest) (one backup), or O(repository) and O(vm) (with O(backup)).
+  - Give O(manifest) (one backup), O(manifests) (several), or O(repository) and O(vm) (with O(backup)).
   - Needs C(qemu-img) on the host the task runs on. Sends no request to CloudTower; it works when the cluster is gone.
 author:
   - smartx.cloudtower contributors (@smartx-cloudtower)
@@ -33,8 +33,13 @@ options:
   manifest:
     description:
       - Path of a backup's C(manifest.json) in the repository, or of the backup's directory.
-      - Give this, or O(repository) and O(vm).
+      - Give this, O(manifests), or O(repository) and O(vm).
     type: path
+  manifests:
+    description:
+      - Paths of several backups' C(manifest.json) (or directories), verified in one task.
+    type: list
+    elements: path
   repository:
     description: The backup repository directory. Requires O(vm).
     type: path
@@ -101,6 +106,9 @@ backups:
       description: Every problem found, each naming the disk.
       type: list
       elements: str
+    message:
+      description: The problems in one line; null when the backup verified.
+      type: str
   sample: [{"vm": {"id": "clvnj", "name": "db-01"}, "backup": "b1", "path": "/srv/repo/cluster-a/db-01-clvnj/b1",
             "status": "ok", "problems": [], "disks": [{"index": 0, "file": "disk-0.qcow2", "status": "ok", "problems": []}]}]
 """
@@ -114,13 +122,18 @@ from ansible_collections.smartx.cloudtower.plugins.module_utils.repository impor
 from ansible_collections.smartx.cloudtower.plugins.module_utils.verify import manifests_of, verify_backup
 
 
+def manifest_file(option, value):
+    path = os.path.join(value, MANIFEST_NAME) if os.path.isdir(value) else value
+    if not os.path.isfile(path):
+        raise InputError(option, value, "is not a file (nor a backup directory holding %s)" % MANIFEST_NAME)
+    return path
+
+
 def manifest_paths(params):
     if params.get("manifest"):
-        path = params["manifest"]
-        path = os.path.join(path, MANIFEST_NAME) if os.path.isdir(path) else path
-        if not os.path.isfile(path):
-            raise InputError("manifest", params["manifest"], "is not a file (nor a backup directory holding %s)" % MANIFEST_NAME)
-        return [path]
+        return [manifest_file("manifest", params["manifest"])]
+    if params.get("manifests") is not None:
+        return [manifest_file("manifests", value) for value in params["manifests"]]
     if not params.get("vm"):
         raise InputError("vm", params.get("vm"), "is required with repository")
     if not os.path.isdir(params["repository"]):
@@ -137,20 +150,21 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             manifest=dict(type="path"),
+            manifests=dict(type="list", elements="path"),
             repository=dict(type="path"),
             vm=dict(type="str"),
             backup=dict(type="str", default="latest"),
             fail_on_error=dict(type="bool", default=True),
         ),
-        required_one_of=[("manifest", "repository")],
-        mutually_exclusive=[("manifest", "repository"), ("manifest", "vm")],
+        required_one_of=[("manifest", "manifests", "repository")],
+        mutually_exclusive=[("manifest", "manifests", "repository"), ("manifest", "vm"), ("manifests", "vm")],
         supports_check_mode=True,
     )
     try:
         paths = manifest_paths(module.params)
     except InputError as error:
         module.fail_json(msg=error.message, **error.to_result())
-    if module.get_bin_path("qemu-img") is None:
+    if paths and module.get_bin_path("qemu-img") is None:
         module.fail_json(msg="cloudtower_backup_verify needs qemu-img on this host (Debian: qemu-utils)")
     backups = [verify_backup(module.run_command, path) for path in paths]
     problems = describe(backups)
