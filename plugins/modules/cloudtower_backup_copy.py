@@ -12,7 +12,7 @@ short_description: Copy the disks of CloudTower VM backups into a backup reposit
 version_added: 0.1.0
 description:
   - Copies every disk of each VM backup described by a snapshot manifest of M(smartx.cloudtower.cloudtower_backup_manifest)
-    into a backup repository (a directory on this host: a local disk, NFS or any mounted file system), as
+    into a backup repository (a directory on this host - a local disk, NFS or any mounted file system), as
     C(<repository>/<cluster name>/<vm name>-<vm id>/<backup name>/disk-<index>.qcow2), then writes that backup's
     C(manifest.json) beside them. The backup name is the snapshot's name.
   - "Each disk is read over iSCSI: its LUN snapshot is cloned into an iSCSI target of this collection on the VM's

@@ -59,8 +59,9 @@ def take_backup(sim, capsys, tmp_path, name, vms=VMS):
     snapshots = run_module(snapshot_module, sim, capsys, vms=vms, name=name + "-{vm_name}", consistent_type="crash").result
     ids = [r["snapshot"]["id"] for r in snapshots["results"]]
     luns = run_module(lun_info_module, sim, capsys, vm_snapshot_ids=ids).result["lun_snapshots"]
-    written = call_module(manifest_module, capsys, dict(backup_dir=str(tmp_path / "manifests"), cloudtower_host=sim.url, vms=records,
-                                                         snapshot_results=snapshots["results"], lun_snapshots=luns))
+    options = dict(backup_dir=str(tmp_path / "manifests"), cloudtower_host=sim.url, vms=records,
+                   snapshot_results=snapshots["results"], lun_snapshots=luns)
+    written = call_module(manifest_module, capsys, options)
     return [m["path"] for m in written["manifests"]], luns
 
 

@@ -1,0 +1,145 @@
+#!/usr/bin/env python
+# -*- coding: utf-8 -*-
+# Copyright: smartx.cloudtower contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Repository copies over iSCSI against the simulator's tgtd portal: stored sizes and throughput (issue 16).
+
+    PYTHONPATH=<dir holding ansible_collections> python benchmarks/repository_copy.py [--data-mib 100] [--write-mib 16]
+
+A 40 GiB demo disk (web-01) gets --data-mib of random data; it is backed up (full), a guest writes --write-mib,
+and it is backed up again (increment). A plain `qemu-img convert` of a clone of the same LUN snapshot into QCOW2,
+timed in the same run, is the reference for throughput. Nothing is asserted; the figures are printed as markdown.
+Needs root (tgtd), tgt, qemu-utils, qemu-block-extra and libiscsi-bin (tests/simulator/ctsim/dataplane_deps.py).
+"""
+
+import argparse
+import base64
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "simulator"))
+
+# pylint: disable=wrong-import-position,import-error
+from ctsim import Simulator  # noqa: E402
+from ansible_collections.smartx.cloudtower.plugins.module_utils.api import iscsi  # noqa: E402
+from ansible_collections.smartx.cloudtower.plugins.module_utils.backup_copy import Copier, CopySettings, load_vm_copies  # noqa: E402
+from ansible_collections.smartx.cloudtower.plugins.module_utils.client import CloudTowerClient, ConnectionSettings  # noqa: E402
+from ansible_collections.smartx.cloudtower.plugins.module_utils.tasks import TaskWaiter  # noqa: E402
+
+MIB = 1024 * 1024
+PASSWORD = "bench-password"
+
+
+SPENT = {}
+
+
+def run(argv):
+    """The copy's command runner, timing each kind of command (qemu-img convert, check, info; qemu-io)."""
+    started = time.monotonic()
+    done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    kind = " ".join(argv[:2])
+    if kind == "qemu-img convert":
+        kind += " (read)" if "--image-opts" in argv else " (to raw, digest)" if "raw" in argv else " (patch)"
+    SPENT[kind] = SPENT.get(kind, 0.0) + time.monotonic() - started
+    return done.returncode, done.stdout, done.stderr
+
+
+def write_random(sim, volume_id, offset, length):
+    for start in range(0, length, 16 * MIB):
+        chunk = os.urandom(min(16 * MIB, length - start))
+        sim.write_volume(volume_id, {"offset": offset + start, "data": base64.b64encode(chunk).decode("ascii")})
+
+
+def snapshot_manifest(client, waiter, vm, name, directory):
+    """Snapshot vm and write a snapshot manifest as cloudtower_backup_manifest would (the fields the copy reads)."""
+    replies = client.mutate("create-vm-snapshot", {"data": [{"vm_id": vm["id"], "name": name, "consistent_type": "CRASH_CONSISTENT"}]})
+    waiter.wait([r["task_id"] for r in replies])
+    snapshot = client.call("get-vm-snapshots", {"where": {"name": name}})[0]
+    disks = [d for d in snapshot["vm_disks"] if d["type"] == "DISK"]
+    luns = {lun["name"]: lun for lun in client.call("get-iscsi-lun-snapshots", {"where": {"name_in": [d["snapshot_local_id"] for d in disks]}})}
+    entries = [dict(d, lun_snapshot={"id": luns[d["snapshot_local_id"]]["id"]}) for d in disks]
+    manifest = {"vm": vm, "snapshot": snapshot, "backup": {"snapshot_name": name, "snapshot_taken_at": snapshot["local_created_at"]},
+                "disks": entries}
+    path = os.path.join(directory, name + ".json")
+    with open(path, "w", encoding="utf-8") as stream:
+        json.dump(manifest, stream)
+    return path, entries
+
+
+def copy_once(client, waiter, settings, path):
+    copier = Copier(client, waiter, run, settings)
+    copies, _removed = load_vm_copies([path], settings)
+    started = time.monotonic()
+    copier.run(copies)
+    elapsed = time.monotonic() - started
+    if copies[0].failure:
+        raise SystemExit("copy failed: %s" % copies[0].failure)
+    with open(os.path.join(copies[0].directory, "manifest.json"), encoding="utf-8") as stream:
+        return json.load(stream), elapsed
+
+
+def plain_convert(client, waiter, settings, cluster_id, lun_snapshot_id, portal, out):
+    """The reference: clone, `qemu-img convert` into QCOW2 (timed alone), delete."""
+    api = iscsi.IscsiApi(client, waiter)
+    host, port = iscsi.parse_portal("portal", portal)
+    label = settings.host_label
+    target, _action = api.ensure_target(cluster_id, iscsi.backup_target_name(label), iscsi.local_address_towards(host, port),
+                                        iscsi.initiator_name(label))
+    clone = api.clone_lun(target["id"], iscsi.clone_name("bench", 0, "plain"), lun_snapshot_id)
+    try:
+        opts = "driver=iscsi,transport=tcp,portal=%s,target=%s,lun=%d,initiator-name=%s" % (
+            portal, target["iqn_name"], clone["lun_id"], iscsi.initiator_name(label))
+        started = time.monotonic()
+        subprocess.run(["qemu-img", "convert", "-O", "qcow2", "--image-opts", opts, out], check=True)
+        return time.monotonic() - started
+    finally:
+        api.delete_luns([clone["id"]])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-mib", type=int, default=100)
+    parser.add_argument("--write-mib", type=int, default=16)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as work:
+        sim = Simulator(password=PASSWORD, task_seconds=0.05, api_version="4.6.0", iscsi_portal="127.0.0.1:0",
+                        data_dir=os.path.join(work, "sim")).start()
+        try:
+            portal = sim.dataplane.portal.address
+            client = CloudTowerClient(ConnectionSettings(sim.url, "admin", PASSWORD))
+            waiter = TaskWaiter(client, 600)
+            vm = client.call("get-vms", {"where": {"name": "web-01"}})[0]
+            volume = client.call("get-vm-volumes", {"where": {"id": client.call("get-vm-disks", {"where": {"vm": {"id": vm["id"]}, "type": "DISK"}})[0]["vm_volume"]["id"]}})[0]
+            write_random(sim, volume["id"], 64 * MIB, args.data_mib * MIB)
+            settings = CopySettings(os.path.join(work, "repo"), iscsi_portal=portal, host_label="bench")
+            first_path, entries = snapshot_manifest(client, waiter, vm, "bench-1", work)
+            full, full_seconds = copy_once(client, waiter, settings, first_path)
+            full_spent = dict(SPENT)
+            plain = plain_convert(client, waiter, settings, vm["cluster"]["id"], entries[0]["lun_snapshot"]["id"], portal,
+                                  os.path.join(work, "plain.qcow2"))
+            write_random(sim, volume["id"], 20 * 1024 * MIB, args.write_mib * MIB)
+            second_path, _entries = snapshot_manifest(client, waiter, vm, "bench-2", work)
+            incremental, incremental_seconds = copy_once(client, waiter, settings, second_path)
+        finally:
+            sim.stop()
+    disk, increment = full["disks"][0]["backup"], incremental["disks"][0]["backup"]
+    print("| Measure | Value |\n|---|---|")
+    print("| disk | %.0f GiB holding %d MiB of data |" % (disk["virtual_size"] / 1024.0 ** 3, args.data_mib))
+    print("| full backup stored | %.1f MiB |" % (disk["stored_size"] / float(MIB)))
+    print("| full backup, whole copy step (clone, read, check, digest, delete) | %.2f s |" % full_seconds)
+    print("| full backup, the disk's own time (clone, read, check, digest, delete) | %.2f s |" % disk["duration"])
+    print("| plain qemu-img convert of the same LUN | %.2f s |" % plain)
+    print("| throughput, plain convert time / our disk time | %.2fx |" % (plain / disk["duration"]))
+    for kind, seconds in sorted(full_spent.items()):
+        print("| full backup: %s | %.2f s |" % (kind, seconds))
+    print("| increment after %d MiB of guest writes | %.1f MiB stored, %.2f s |" % (
+        args.write_mib, increment["stored_size"] / float(MIB), incremental_seconds))
+
+
+if __name__ == "__main__":
+    main()
