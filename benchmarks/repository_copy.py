@@ -114,7 +114,8 @@ def main():
             client = CloudTowerClient(ConnectionSettings(sim.url, "admin", PASSWORD))
             waiter = TaskWaiter(client, 600)
             vm = client.call("get-vms", {"where": {"name": "web-01"}})[0]
-            volume = client.call("get-vm-volumes", {"where": {"id": client.call("get-vm-disks", {"where": {"vm": {"id": vm["id"]}, "type": "DISK"}})[0]["vm_volume"]["id"]}})[0]
+            disk = client.call("get-vm-disks", {"where": {"vm": {"id": vm["id"]}, "type": "DISK"}})[0]
+            volume = client.call("get-vm-volumes", {"where": {"id": disk["vm_volume"]["id"]}})[0]
             write_random(sim, volume["id"], 64 * MIB, args.data_mib * MIB)
             settings = CopySettings(os.path.join(work, "repo"), iscsi_portal=portal, host_label="bench")
             first_path, entries = snapshot_manifest(client, waiter, vm, "bench-1", work)

@@ -36,7 +36,6 @@ extends_documentation_fragment:
   - smartx.cloudtower.attributes
   - smartx.cloudtower.attributes.action_group
   - smartx.cloudtower.connection
-  - smartx.cloudtower.wait
 attributes:
   check_mode:
     support: full
@@ -95,6 +94,12 @@ options:
     description: Permissions of the disk files and manifests, as an octal string.
     type: str
     default: "0640"
+  wait_timeout:
+    description:
+      - Seconds to wait for each of CloudTower's tasks (the target's creation, each clone, each deletion) before the
+        step fails. Must be a positive number.
+    type: int
+    default: 600
   fail_on_error:
     description: Fail the task when a VM's copy failed. With V(false) those VMs are only listed in RV(failed_vms).
     type: bool
@@ -187,6 +192,8 @@ from ansible_collections.smartx.cloudtower.plugins.module_utils.module import Cl
 def settings_from(module):
     """CopySettings of the options; InputError naming the option for a bad value (before any request)."""
     params = module.params
+    if params["wait_timeout"] < 1:
+        raise InputError("wait_timeout", params["wait_timeout"], "must be a positive number of seconds")
     if params["full_every"] < 0:
         raise InputError("full_every", params["full_every"], "must be 0 (never force a full copy) or a positive number of backups")
     if params["parallel_disks"] < 1:
@@ -213,7 +220,7 @@ def run(module):
     copies, unreadable = load_vm_copies(module.params["manifests"], settings)
     if copies and not module.check_mode and module.get_bin_path("qemu-img") is None:
         raise InputError("transport", module.params["transport"], "needs qemu-img on this host (Debian: qemu-utils, qemu-block-extra)")
-    copier = Copier(module.client, module.waiter, lambda argv: module.run_command(argv), settings)
+    copier = Copier(module.client, module.waiter, module.run_command, settings)
     removed = []
     if not module.check_mode:
         copies, removed = copier.run(copies)
@@ -246,9 +253,9 @@ def main():
             host_label=dict(type="str"),
             dir_mode=dict(type="str", default="0750"),
             file_mode=dict(type="str", default="0640"),
+            wait_timeout=dict(type="int", default=600),
             fail_on_error=dict(type="bool", default=True),
         ),
-        waits=True,
         supports_check_mode=True,
         non_blank=("repository", "iscsi_portal", "host_label"),
     )

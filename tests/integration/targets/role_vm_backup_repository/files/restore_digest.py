@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright: smartx.cloudtower contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Print the simulator's digest of what a restore of a repository disk file reads.
