@@ -17,19 +17,15 @@ import base64
 import json
 import os
 import subprocess
-import sys
 import tempfile
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "tests", "simulator"))
-
-# pylint: disable=wrong-import-position,import-error
-from ctsim import Simulator  # noqa: E402
-from ansible_collections.smartx.cloudtower.plugins.module_utils.api import iscsi  # noqa: E402
-from ansible_collections.smartx.cloudtower.plugins.module_utils.backup_copy import Copier, CopySettings, load_vm_copies  # noqa: E402
-from ansible_collections.smartx.cloudtower.plugins.module_utils.client import CloudTowerClient, ConnectionSettings  # noqa: E402
-from ansible_collections.smartx.cloudtower.plugins.module_utils.tasks import TaskWaiter  # noqa: E402
+# pylint: disable=import-error
+from ansible_collections.smartx.cloudtower.tests.simulator.ctsim import Simulator
+from ansible_collections.smartx.cloudtower.plugins.module_utils.api import iscsi
+from ansible_collections.smartx.cloudtower.plugins.module_utils.backup_copy import Copier, CopySettings, load_vm_copies
+from ansible_collections.smartx.cloudtower.plugins.module_utils.client import CloudTowerClient, ConnectionSettings
+from ansible_collections.smartx.cloudtower.plugins.module_utils.tasks import TaskWaiter
 
 MIB = 1024 * 1024
 PASSWORD = "bench-password"

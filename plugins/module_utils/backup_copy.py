@@ -21,7 +21,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.smartx.cloudtower.plugins.module_utils.api import iscsi
 from ansible_collections.smartx.cloudtower.plugins.module_utils.errors import CloudTowerError
-from ansible_collections.smartx.cloudtower.plugins.module_utils.manifest import read_manifest, utc_timestamp
+from ansible_collections.smartx.cloudtower.plugins.module_utils.manifest import utc_timestamp
+from ansible_collections.smartx.cloudtower.plugins.module_utils.manifest_files import read_manifest
 from ansible_collections.smartx.cloudtower.plugins.module_utils import repository as repo
 from ansible_collections.smartx.cloudtower.plugins.module_utils import transports
 from ansible_collections.smartx.cloudtower.plugins.module_utils.snapshots import vm_label, vm_stub

@@ -19,12 +19,8 @@ from __future__ import annotations
 import glob
 import os
 
-from ansible_collections.smartx.cloudtower.plugins.module_utils.manifest import (
-    read_manifest,
-    render,
-    safe_path_part,
-    write_atomically,
-)
+from ansible_collections.smartx.cloudtower.plugins.module_utils.manifest import render
+from ansible_collections.smartx.cloudtower.plugins.module_utils.manifest_files import read_manifest, safe_path_part, write_atomically
 
 MANIFEST_NAME = "manifest.json"
 REPOSITORY_FORMAT = "smartx.cloudtower/vm-backup-repository"

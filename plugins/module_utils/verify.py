@@ -11,7 +11,7 @@ import os
 from ansible_collections.smartx.cloudtower.plugins.module_utils import repository as repo
 from ansible_collections.smartx.cloudtower.plugins.module_utils import transports
 from ansible_collections.smartx.cloudtower.plugins.module_utils.errors import InputError
-from ansible_collections.smartx.cloudtower.plugins.module_utils.manifest import read_manifest, safe_path_part
+from ansible_collections.smartx.cloudtower.plugins.module_utils.manifest_files import read_manifest, safe_path_part
 from ansible_collections.smartx.cloudtower.plugins.module_utils.snapshots import vm_stub
 
 

@@ -185,7 +185,7 @@ targets:
 from ansible_collections.smartx.cloudtower.plugins.module_utils.backup_copy import Copier, CopySettings, load_vm_copies, result_of
 from ansible_collections.smartx.cloudtower.plugins.module_utils.api.iscsi import parse_portal
 from ansible_collections.smartx.cloudtower.plugins.module_utils.errors import CloudTowerError, InputError
-from ansible_collections.smartx.cloudtower.plugins.module_utils.manifest import check_backup_dir, parse_mode
+from ansible_collections.smartx.cloudtower.plugins.module_utils.manifest_files import check_backup_dir, parse_mode
 from ansible_collections.smartx.cloudtower.plugins.module_utils.module import CloudTowerModule
 
 

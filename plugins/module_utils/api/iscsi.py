@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import socket
 
+from ansible_collections.smartx.cloudtower.plugins.module_utils.api import clusters
 from ansible_collections.smartx.cloudtower.plugins.module_utils.errors import CloudTowerError
 
 BACKUP_PREFIX = "smartx-cloudtower-backup-"
@@ -124,5 +125,5 @@ class IscsiApi:
         return self.waiter.wait([r["task_id"] for r in replies if r.get("task_id")], context="delete cloned LUNs")
 
     def cluster_iscsi_vip(self, cluster_id):
-        clusters = self.client.call("get-clusters", {"where": {"id": cluster_id}}) or []
-        return (clusters[0].get("iscsi_vip") if clusters else None) or None
+        found = self.client.call(clusters.READ, {"where": {"id": cluster_id}}) or []
+        return (found[0].get("iscsi_vip") if found else None) or None
