@@ -7,7 +7,29 @@ from __future__ import annotations
 
 from ansible_collections.smartx.cloudtower.plugins.module_utils.errors import InputError, blamed_on
 from ansible_collections.smartx.cloudtower.plugins.module_utils.projection import apply_query, compile_query
-from ansible_collections.smartx.cloudtower.plugins.module_utils.query import iter_pages, validate_where, where_and
+from ansible_collections.smartx.cloudtower.plugins.module_utils.query import iter_pages, validate_where, where_and, where_from_options
+
+
+# The name filters every *_info module of a named resource offers: option -> CloudTower where key.
+NAME_FILTERS = {"id": "id", "ids": "id_in", "name": "name", "names": "name_in", "name_contains": "name_contains"}
+
+
+def name_filter_spec():
+    """Options of NAME_FILTERS, as the argument spec declares them."""
+    return dict(
+        id=dict(type="str"),
+        ids=dict(type="list", elements="str"),
+        name=dict(type="str"),
+        names=dict(type="list", elements="str"),
+        name_contains=dict(type="str"),
+    )
+
+
+def list_records(module, key, operation, filters, *clauses):
+    """The whole run of an info module: validate the shared options, read every page, exit with key: records."""
+    info = InfoQuery(module.params, warn=module.warn)
+    records = info.fetch(module.client, operation, where_from_options(module.params, filters), *clauses)
+    module.exit_json(**info.result(key, records))
 
 
 def info_argument_spec():

@@ -14,7 +14,11 @@ import re
 
 from ansible_collections.smartx.cloudtower.plugins.module_utils.errors import AmbiguousNameError, NotFoundError
 from ansible_collections.smartx.cloudtower.plugins.module_utils.api import clusters as api_clusters
+from ansible_collections.smartx.cloudtower.plugins.module_utils.api import elf_images as api_elf_images
+from ansible_collections.smartx.cloudtower.plugins.module_utils.api import hosts as api_hosts
 from ansible_collections.smartx.cloudtower.plugins.module_utils.api import snapshots as api_snapshots
+from ansible_collections.smartx.cloudtower.plugins.module_utils.api import vlans as api_vlans
+from ansible_collections.smartx.cloudtower.plugins.module_utils.api import vm_folders as api_vm_folders
 from ansible_collections.smartx.cloudtower.plugins.module_utils.api import vms as api_vms
 from ansible_collections.smartx.cloudtower.plugins.module_utils.query import paginate, where_and
 
@@ -83,13 +87,13 @@ class Resource:
 
 
 CLUSTER = Resource("cluster", api_clusters.READ)
-HOST = Resource("host", "get-hosts")
-VLAN = Resource("VLAN", "get-vlans")
+HOST = Resource("host", api_hosts.READ)
+VLAN = Resource("VLAN", api_vlans.READ)
 VM = Resource("VM", api_vms.READ)
 VM_SNAPSHOT = Resource("VM snapshot", api_snapshots.READ)
-ELF_IMAGE = Resource("ELF image", "get-elf-images")
-VM_FOLDER = Resource("VM folder", "get-vm-folders")
-VM_VOLUME = Resource("VM volume", "get-vm-volumes")
+ELF_IMAGE = Resource("ELF image", api_elf_images.READ)
+VM_FOLDER = Resource("VM folder", api_vm_folders.READ)
+VM_VOLUME = Resource("VM volume", api_vms.VOLUMES_READ)
 
 
 def related_to(relation, record):
@@ -110,6 +114,11 @@ def resolve_cluster_scope(client, option, value):
         return {}, None
     cluster = CLUSTER.resolve(client, option, value)
     return related_to("cluster", cluster), scope_text("cluster", cluster)
+
+
+def optional_cluster(client, option, value):
+    """The cluster record option names, or None when it names none (an unknown or ambiguous name fails)."""
+    return CLUSTER.resolve(client, option, value) if value else None
 
 
 def named_cluster(value):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 
+from ansible_collections.smartx.cloudtower.plugins.module_utils.api import vlans as api_vlans
 from ansible_collections.smartx.cloudtower.plugins.module_utils.errors import InputError, NotFoundError
 from ansible_collections.smartx.cloudtower.plugins.module_utils.lookups import ELF_IMAGE, HOST, VLAN, VM_FOLDER, VM_VOLUME, related_to, scope_text
 from ansible_collections.smartx.cloudtower.plugins.module_utils.units import parse_size
@@ -292,9 +293,7 @@ def resolve_references(client, spec, cluster):
     if spec.folder:
         refs.folder = VM_FOLDER.resolve(client, "folder", spec.folder, in_cluster, text)
     if spec.nics:
-        # VLAN names such as "default" repeat in every cluster: only the VM's cluster counts.
-        vlan_scope = {"vds": in_cluster} if in_cluster else {}
-        refs.vlans = _resolve_per_entry(VLAN, client, "nics", spec.nics, "vlan", vlan_scope, text)
+        refs.vlans = _resolve_per_entry(VLAN, client, "nics", spec.nics, "vlan", api_vlans.in_cluster(cluster), text)
     if spec.disks:
         cdroms = [d for d in spec.disks if d.is_cdrom]
         attached = [d for d in spec.disks if d.volume]

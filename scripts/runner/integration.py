@@ -41,6 +41,7 @@ WEIGHTS = {
     "cloudtower_vm_snapshot_info": 14,
     "tls": 11,
     "cloudtower_auth": 10,
+    "cloudtower_placement_info": 10,
 }
 
 

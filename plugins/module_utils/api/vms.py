@@ -11,6 +11,9 @@ from ansible_collections.smartx.cloudtower.plugins.module_utils.errors import Ap
 from ansible_collections.smartx.cloudtower.plugins.module_utils.query import paginate
 
 READ = "get-vms"
+DISKS_READ = "get-vm-disks"
+VOLUMES_READ = "get-vm-volumes"
+NICS_READ = "get-vm-nics"
 CREATE = "create-vm"
 CLONE = "clone-vm"
 REBUILD = "rebuild-vm-from-snapshot"
@@ -86,18 +89,18 @@ def created_id(operation, replies):
 
 
 def disks(client, vm_id):
-    return paginate(client, "get-vm-disks", where={"vm": {"id": vm_id}})
+    return paginate(client, DISKS_READ, where={"vm": {"id": vm_id}})
 
 
 def volume_sizes(client, volume_ids):
     """{volume id: size} of the VM volumes named, in one query."""
     if not volume_ids:
         return {}
-    return {v["id"]: v.get("size") for v in paginate(client, "get-vm-volumes", where={"id_in": volume_ids})}
+    return {v["id"]: v.get("size") for v in paginate(client, VOLUMES_READ, where={"id_in": volume_ids})}
 
 
 def nics(client, vm_id):
-    return paginate(client, "get-vm-nics", where={"vm": {"id": vm_id}})
+    return paginate(client, NICS_READ, where={"vm": {"id": vm_id}})
 
 
 def server_version(client):
