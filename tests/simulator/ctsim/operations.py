@@ -12,6 +12,7 @@ from .params import BodyValidator
 from .schema import RESOURCES
 from .exports import ExportMutations
 from .storage_operations import StorageMutations
+from .disk_operations import DiskMutations
 from .uploads import UploadMutations
 from .store import iso_timestamp
 from .tasks import TaskFailure, TaskPlan
@@ -52,6 +53,7 @@ class Mutations:
         self.exports = ExportMutations(self)
         self.handlers.update(self.exports.handlers)
         self.handlers.update(UploadMutations(self).handlers)
+        self.handlers.update(DiskMutations(self).handlers)
 
     def run(self, endpoint, body, now, user_id):
         BodyValidator(self.state.version).validate(endpoint, body)

@@ -258,6 +258,18 @@ SHAPES = {
         type              enum:VmExportFileType      required
         keep_mac          bool
     """,
+    "VmAddDiskParams": """
+        where             where:Vm                   required
+        data              obj:VmAddDiskData          required
+    """,
+    "VmAddDiskData": """
+        vm_disks          obj:VmAddDiskVmDisks       required
+        io_policy         enum:VmDiskIoPolicy
+    """ + DISK_LIMITS,
+    "VmAddDiskVmDisks": """
+        mount_disks             arr:MountDisksParams
+        mount_new_create_disks  arr:MountNewCreateDisksParams
+    """,
     "ImportVmVolumeParams": """
         cluster_id        str                        required
         name              str                        required
@@ -312,6 +324,7 @@ BODIES = {
     "export-vm-volume": "obj:VmVolumeExportParams",
     "export-vm": "obj:VmExportParams",
     "import-vm-volume": "arr:ImportVmVolumeParams",
+    "add-vm-disk": "obj:VmAddDiskParams",
     "get-export-file-download-links": "obj:GetExportFileDownloadLinksParams",
     "upload-elf-file": "obj:UploadElfFileParams",
 }

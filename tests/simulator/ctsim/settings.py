@@ -14,6 +14,8 @@ MUTATING_ENDPOINTS = (
     "clone-iscsi-lun-from-snapshot", "create-vm-volume", "delete-vm-volume",
     # ... and the 4.6 data path: export files, uploads, imports.
     "export-vm-volume", "export-vm", "upload-elf-file", "import-vm-volume",
+    # Mounting a volume on an existing VM (a restore of one disk).
+    "add-vm-disk",
 )
 # Calls answered by the mutation handlers that change nothing and start no task.
 ACTION_ENDPOINTS = ("get-export-file-download-links",)
