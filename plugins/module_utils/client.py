@@ -201,6 +201,35 @@ class CloudTowerClient:
         return replies
 
     @property
+    def session(self):
+        """The HTTP session (TLS settings applied) for downloads CloudTower links to, e.g. export files."""
+        return self._session
+
+    def upload(self, operation, fields, file_name, content):
+        """One multipart/form-data POST (CloudTower's file uploads, e.g. upload-elf-file); the decoded JSON reply.
+
+        Sent once (a re-login aside): a chunk that may have reached CloudTower is not sent again blindly, the caller
+        asks CloudTower how far the upload got and resumes from there.
+        """
+        if self._token is None:
+            self.login()
+        form = {key: str(value) for key, value in fields.items() if value is not None}
+        for attempt in (1, 2):
+            try:
+                response = self._post(operation, None, True, form=(form, {"file": (file_name, content, "application/octet-stream")}))
+            except _NoResponse as failure:
+                raise self._transport_error(operation, failure, attempt)
+            if response.status_code in REAUTH_STATUSES and attempt == 1 and self._can_log_in():
+                self._token = None
+                self.login()
+                continue
+            if response.status_code >= 400:
+                raise self._api_error(operation, response, attempt)
+            self._last_request_id = response.headers.get("x-tower-request-id")
+            return self._decode(operation, response)
+        raise self._api_error(operation, response, 2)
+
+    @property
     def last_mutation_request_id(self):
         """The x-tower-request-id of the last mutation CloudTower accepted (None before any)."""
         return self.mutations[-1]["request_id"] if self.mutations else None
@@ -299,13 +328,18 @@ class CloudTowerClient:
         return bool(self.settings.username and self.settings.password)
 
     # ----- one HTTP exchange --------------------------------------------
-    def _post(self, operation, body, authenticated):
+    def _post(self, operation, body, authenticated, form=None):
         headers = {"Authorization": self._token} if authenticated and self._token else {}
         url = "%s%s/%s" % (self.settings.base_url, API_PREFIX, operation)
         self.request_count += 1
         try:
             # verify is passed per request: requests lets REQUESTS_CA_BUNDLE override a
             # session-level verify, which would silently undo ca_path or validate_certs.
+            if form is not None:
+                # None drops the session's JSON content type: requests then sets multipart/form-data with its boundary.
+                headers["Content-Type"] = None
+                return self._session.post(url, data=form[0], files=form[1], headers=headers, timeout=self.settings.request_timeout,
+                                          verify=self._session.verify)
             return self._session.post(url, json=body, headers=headers, timeout=self.settings.request_timeout,
                                       verify=self._session.verify)
         except requests.exceptions.SSLError as exc:
