@@ -22,6 +22,7 @@ UPDATE_BASIC_INFO = "update-vm-basic-info"
 DELETE = "delete-vm"
 MOVE_TO_RECYCLE_BIN = "move-vm-to-recycle"
 ROLLBACK = "rollback-vm"
+ADD_DISK = "add-vm-disk"
 START = "start-vm"
 SHUTDOWN = "shutdown-vm"
 POWEROFF = "poweroff-vm"
@@ -63,6 +64,11 @@ def update_body(vm_id, data):
 def delete_body(vm_id, include_snapshots=False):
     # CloudTower before 2.7 refuses the effect key, so it is only sent when asked for.
     return _on_vm_with(vm_id, "effect", {"include_snapshots": True} if include_snapshots else None)
+
+
+def add_disk_body(vm_id, mount_disks):
+    """add-vm-disk mounting existing volumes on the VM (params as create-vm's mount_disks)."""
+    return {"where": {"id": vm_id}, "data": {"vm_disks": {"mount_disks": list(mount_disks)}}}
 
 
 def rollback_body(vm_id, snapshot_id):

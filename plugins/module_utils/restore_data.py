@@ -1,0 +1,208 @@
+# -*- coding: utf-8 -*-
+# Copyright: smartx.cloudtower contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Moving a repository disk back into CloudTower: the two write paths and the read-back that proves them.
+
+- ``upload`` (CloudTower 4.6): the disk, read through its backing chain, becomes one standalone QCOW2 (qemu-img),
+  is sent in chunks with ``upload-elf-file`` (a chunk that fails is resumed from what CloudTower says it holds) and
+  becomes a VM volume with ``import-vm-volume``.
+- ``iscsi`` (every version whose API exposes the LUN of a new volume to this host): ``create-vm-volume`` makes an
+  empty volume of the disk's size, and qemu-img writes the disk into its LUN over libiscsi.
+
+Every byte is read and written by qemu-img; sizes and digests use transports.py, so a restored disk is compared
+with the manifest exactly as verify compares a backup.
+"""
+
+from __future__ import annotations
+
+import os
+
+from ansible_collections.smartx.cloudtower.plugins.module_utils import transports
+from ansible_collections.smartx.cloudtower.plugins.module_utils.api import volumes
+from ansible_collections.smartx.cloudtower.plugins.module_utils.errors import CloudTowerError
+
+# How often a refused or dropped chunk is re-sent (after asking CloudTower how far the upload got).
+CHUNK_ATTEMPTS = 4
+
+
+class RestoreError(Exception):
+    """A step of one disk's restore failed; step is read, upload, import, create, write or verify."""
+
+    def __init__(self, step, message):
+        super().__init__(message)
+        self.step = step
+        self.message = message
+
+
+def scratch_path(work_dir, index, purpose):
+    return os.path.join(work_dir, ".restore-disk-%s.%s.tmp" % (index, purpose))
+
+
+def expected_digest(entry):
+    return ((entry.get("backup") or {}).get("digest") or {}).get("value")
+
+
+def materialise(runner, disk_path, entry, work_dir):
+    """The disk read through its chain into a sparse raw scratch file, checked against the manifest's digest.
+
+    Returns (raw path, virtual size). A chain that no longer reads back as it was backed up is never restored.
+    """
+    index = entry.get("index")
+    raw = scratch_path(work_dir, index, "raw")
+    try:
+        transports.run_checked(runner, "read", ["qemu-img", "convert", "-O", "raw", disk_path, raw])
+    except transports.CopyError as error:
+        raise RestoreError("read", error.message)
+    size = int((entry.get("backup") or {}).get("virtual_size") or os.path.getsize(raw))
+    if os.path.getsize(raw) != size:
+        raise RestoreError("read", "%s reads as %d bytes, the manifest says %d" % (disk_path, os.path.getsize(raw), size))
+    if transports.sparse_digest_of_raw(raw, size) != expected_digest(entry):
+        raise RestoreError("read", "%s read through its chain differs from the manifest's digest: the backup is damaged" % disk_path)
+    return raw, size
+
+
+def compact_image(runner, raw, index, work_dir):
+    """The raw scratch file as a standalone QCOW2 (zero blocks not stored): what an upload sends."""
+    image = scratch_path(work_dir, index, "qcow2")
+    try:
+        transports.run_checked(runner, "read", ["qemu-img", "convert", "-f", "raw", "-O", "qcow2", raw, image])
+    except transports.CopyError as error:
+        raise RestoreError("read", error.message)
+    return image
+
+
+def upload_file(client, cluster_id, name, path, progress=None):
+    """Upload path with upload-elf-file in CloudTower's chunk size; returns the finished UploadTask.
+
+    The first call names the file and carries no bytes, so CloudTower says the chunk size it wants. A chunk that
+    fails is not re-sent blindly: the upload task's current_chunk says what arrived, and the upload goes on from there.
+    """
+    size = os.path.getsize(path)
+    try:
+        task = client.upload(volumes.UPLOAD, volumes.upload_fields(cluster_id, name, size), name, b"")
+    except CloudTowerError as error:
+        raise RestoreError("upload", "upload-elf-file refused %s: %s" % (name, error.message))
+    chunk_size = int(task.get("chunk_size") or 0)
+    if chunk_size <= 0:
+        raise RestoreError("upload", "upload-elf-file answered no chunk size for %s" % name)
+    failures = 0
+    with open(path, "rb") as stream:
+        while task.get("status") != volumes.UPLOAD_DONE:
+            if task.get("status") in volumes.UPLOAD_FAILED:
+                raise RestoreError("upload", "upload task %s of %s is %s" % (task["id"], name, task["status"]))
+            offset = int(task.get("current_chunk") or 0) * chunk_size
+            data = os.pread(stream.fileno(), chunk_size, offset)
+            if not data:
+                raise RestoreError("upload", "upload task %s has %d of %d bytes but is %s" % (task["id"], offset, size, task.get("status")))
+            try:
+                task = client.upload(volumes.UPLOAD, volumes.upload_fields(cluster_id, name, size, task["id"]), name, data)
+            except CloudTowerError as error:
+                failures += 1
+                if failures >= CHUNK_ATTEMPTS:
+                    raise RestoreError("upload", "chunk at byte %d of %s failed %d times (upload task %s): %s" % (
+                        offset, name, failures, task["id"], error.message))
+                task = volumes.upload_task(client, task["id"])
+            if progress is not None:
+                progress(min(size, int(task.get("current_chunk") or 0) * chunk_size), size)
+    return task
+
+
+def import_volume(client, waiter, cluster_id, name, upload_task_id, storage_policy):
+    """import-vm-volume of a finished upload; returns the new volume's id once its task succeeded."""
+    replies = client.mutate(volumes.IMPORT, volumes.import_body(cluster_id, name, upload_task_id, storage_policy))
+    volume_id = ((replies[0] if replies else {}).get("data") or {}).get("id")
+    if not volume_id:
+        raise RestoreError("import", "import-vm-volume of upload %s named no volume" % upload_task_id)
+    return volume_id, [r["task_id"] for r in replies if r.get("task_id")]
+
+
+def create_volume(client, cluster_id, name, size, storage_policy):
+    """create-vm-volume of an empty volume; returns (volume id, task ids)."""
+    replies = client.mutate(volumes.CREATE, volumes.create_body(cluster_id, name, size, storage_policy))
+    volume_id = ((replies[0] if replies else {}).get("data") or {}).get("id")
+    if not volume_id:
+        raise RestoreError("create", "create-vm-volume of %s named no volume" % name)
+    return volume_id, [r["task_id"] for r in replies if r.get("task_id")]
+
+
+def admits(target, address, iqn):
+    """Whether an iSCSI target's whitelists let this host (address, initiator name) in."""
+    def listed(whitelist, value):
+        entries = [e.strip() for e in str(whitelist or "").split(",") if e.strip()]
+        return "*/*" in entries or "*" in entries or value in entries
+    return bool(target) and listed(target.get("ip_whitelist"), address) and listed(target.get("iqn_whitelist"), iqn) \
+        and not target.get("chap_enabled")
+
+
+def write_lun(runner, raw, image_opts):
+    """Write the raw scratch file into a new (all-zero) LUN; zero blocks are skipped, so the cost follows the data."""
+    try:
+        transports.run_checked(runner, "write", ["qemu-img", "convert", "-n", "--target-is-zero", "-f", "raw", raw,
+                                                 "--target-image-opts", image_opts])
+    except transports.CopyError as error:
+        raise RestoreError("write", error.message)
+
+
+def lun_digest(runner, image_opts, size, index, work_dir):
+    """The digest of what a LUN holds now, read back over iSCSI."""
+    raw = scratch_path(work_dir, index, "readback")
+    try:
+        transports.run_checked(runner, "verify", ["qemu-img", "convert", "-O", "raw", "--image-opts", image_opts, raw])
+        return transports.sparse_digest_of_raw(raw, size)
+    except transports.CopyError as error:
+        raise RestoreError("verify", error.message)
+    finally:
+        if os.path.exists(raw):
+            os.unlink(raw)
+
+
+def data_bytes(raw, size):
+    """Bytes of data (not holes) in a sparse raw file: what a write of it moves."""
+    with open(raw, "rb") as stream:
+        return sum(end - start for start, end in transports.data_extents(stream.fileno(), size))
+
+
+def export_digest(client, waiter, runner, volume_id, size, index, work_dir, session):
+    """The digest of what a volume holds, read back through CloudTower 4.6: export-vm-volume as QCOW2, download the
+    file (streaming), convert it to raw with qemu-img and digest that."""
+    replies = client.mutate(volumes.EXPORT, volumes.export_body(volume_id))
+    export_id = ((replies[0] if replies else {}).get("data") or {}).get("id")
+    if not export_id:
+        raise RestoreError("verify", "export-vm-volume of %s named no export file" % volume_id)
+    waiter.wait([r["task_id"] for r in replies if r.get("task_id")], context="export volume %s to read it back" % volume_id)
+    links = client.call(volumes.DOWNLOAD_LINKS, {"where": {"id": export_id}}) or []
+    if len(links) != 1 or not links[0].get("link"):
+        raise RestoreError("verify", "export file %s of volume %s has %d download links, not one" % (export_id, volume_id, len(links)))
+    image, raw = scratch_path(work_dir, index, "export"), scratch_path(work_dir, index, "readback")
+    try:
+        download(session, links[0]["link"], image)
+        transports.run_checked(runner, "verify", ["qemu-img", "convert", "-f", "qcow2", "-O", "raw", image, raw])
+        return transports.sparse_digest_of_raw(raw, size)
+    except transports.CopyError as error:
+        raise RestoreError("verify", error.message)
+    finally:
+        remove_scratch(image, raw)
+
+
+def download(session, link, path, timeout=60):
+    """Stream link into path; a short or failed download is an error (the link carries a secret: never shown)."""
+    try:
+        with session.get(link, stream=True, timeout=timeout) as response:
+            if response.status_code != 200:
+                raise RestoreError("verify", "the export download answered HTTP %s" % response.status_code)
+            expected = int(response.headers.get("Content-Length") or -1)
+            written = 0
+            with open(path, "wb") as stream:
+                for chunk in response.iter_content(chunk_size=1 << 20):
+                    stream.write(chunk)
+                    written += len(chunk)
+    except (OSError, ValueError) as error:
+        raise RestoreError("verify", "the export download failed: %s" % type(error).__name__)
+    if expected >= 0 and written != expected:
+        raise RestoreError("verify", "the export download stopped at %d of %d bytes" % (written, expected))
+
+
+def remove_scratch(*paths):
+    for path in paths:
+        if path and os.path.exists(path):
+            os.unlink(path)
