@@ -16,6 +16,7 @@ from . import ansible_test, processes, tree
 from .simulator import Simulator
 
 HEARTBEAT = 30.0
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 STARTED = re.compile(r"^Running (\S+) integration test (?:role|script)", re.M)
 DEFAULT_WEIGHT = 30
 # Seconds each target took in a full run on this project's 2-core machine (3 shards, -vvv). They only steer
@@ -52,6 +53,38 @@ def say(text):
 def clock(seconds):
     minutes, seconds = divmod(int(seconds), 60)
     return "%dm%02ds" % (minutes, seconds) if minutes else "%ds" % seconds
+
+
+def cpu_seconds(pid, children=True):
+    """CPU seconds of a process (and of the children it has reaped), from /proc; None where /proc is absent.
+
+    ansible-test waits for each target's ansible-playbook, so at a target's end its children's time has grown
+    by what the target cost: modules, workers and all.
+    """
+    try:
+        with open("/proc/%d/stat" % pid, encoding="ascii") as stream:
+            fields = stream.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    # Fields after the command: state is [0]; utime, stime, cutime, cstime are [11:15].
+    ticks = sum(int(value) for value in fields[11:15 if children else 13])
+    return ticks / float(CLOCK_TICKS)
+
+
+def group_cpu_seconds(pgid):
+    """CPU seconds of the live processes of a process group (a simulator and the wrapper that started it)."""
+    total = 0.0
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") else ():
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry, encoding="ascii") as stream:
+                fields = stream.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) == pgid:
+            total += (int(fields[11]) + int(fields[12])) / float(CLOCK_TICKS)
+    return total
 
 
 def runnable_targets(collection):
@@ -98,6 +131,24 @@ class Shard:
         self.done = []
         self.returncode = None
         self.announced = False
+        self.cpu_mark = 0.0
+        self.last_cpu = None
+        self.cpu = {}
+        self.simulator_cpu = None
+
+    def read_cpu(self):
+        """Read before the process is reaped: its /proc entry, and its children's time, go with it."""
+        self.last_cpu = cpu_seconds(self.process.pid)
+
+    def charge_cpu(self, name):
+        """CPU seconds spent since the previous target ended, charged to ``name``."""
+        now = cpu_seconds(self.process.pid) if self.returncode is None else None
+        now = self.last_cpu if now is None else now
+        if now is None:
+            return None
+        spent, self.cpu_mark = now - self.cpu_mark, now
+        self.cpu[name] = spent
+        return spent
 
     def write_config(self):
         """ansible-test passes no environment to the targets: the simulator's address goes in a config file."""
@@ -129,7 +180,7 @@ class Shard:
         self.offset += cut
         for match in STARTED.finditer(chunk[:cut].decode("utf-8", "replace")):
             if self.current:
-                ended.append((self.current, now - self.current_since))
+                ended.append((self.current, now - self.current_since, self.charge_cpu(self.current)))
                 self.done.append(self.current)
             self.current, self.current_since = match.group(1), now
         return ended
@@ -137,7 +188,7 @@ class Shard:
     def finish(self, now):
         if self.current and self.returncode == 0:
             self.done.append(self.current)
-            return [(self.current, now - self.current_since)]
+            return [(self.current, now - self.current_since, self.charge_cpu(self.current))]
         return []
 
 
@@ -195,12 +246,15 @@ class IntegrationRun:
         printed = False
         for shard in self.shards:
             events = shard.poll_events(now)
+            if shard.returncode is None:
+                shard.read_cpu()
             if shard.returncode is None and shard.process.poll() is not None:
                 shard.returncode = shard.process.returncode
                 events += shard.poll_events(now) + shard.finish(now)
-            for name, seconds in events:
-                say("[integration %s] %s: %s done in %s (%d/%d)"
-                    % (clock(now - self.started), shard.label, name, clock(seconds), len(shard.done), len(shard.targets)))
+            for name, seconds, cpu in events:
+                say("[integration %s] %s: %s done in %s%s (%d/%d)"
+                    % (clock(now - self.started), shard.label, name, clock(seconds),
+                       "" if cpu is None else ", %.0f CPU-s" % cpu, len(shard.done), len(shard.targets)))
                 printed = True
             if shard.returncode is not None and not shard.announced:
                 shard.announced = True
@@ -236,6 +290,8 @@ class IntegrationRun:
             for shard in self.shards:
                 processes.stop(shard.process)
                 if shard.simulator:
+                    if shard.simulator.process:
+                        shard.simulator_cpu = group_cpu_seconds(shard.simulator.process.pid)
                     shard.simulator.stop()
                 shard.remove_configs()
         self._print_logs()
@@ -257,10 +313,16 @@ class IntegrationRun:
             say("\n".join(tail))
         times = self.target_times()
         if times:
-            say("Integration target durations (s):")
+            cpu = {}
+            for shard in self.shards:
+                cpu.update(shard.cpu)
+            say("Integration targets: seconds, and CPU seconds of ansible-playbook and its modules:")
             for name, seconds in sorted(times.items(), key=lambda item: -item[1]):
-                say("  %6d  %s" % (seconds, name))
-            say("  %6d  total of %d target(s)" % (sum(times.values()), len(times)))
+                say("  %6d  %8s  %s" % (seconds, "%.0f" % cpu[name] if cpu.get(name) is not None else "-", name))
+            say("  %6d  %8.0f  total of %d target(s)" % (sum(times.values()), sum(v for v in cpu.values() if v), len(times)))
+            simulators = [s.simulator_cpu for s in self.shards if s.simulator_cpu is not None]
+            if simulators:
+                say("  CPU seconds of the simulators: %.0f (%d)" % (sum(simulators), len(simulators)))
 
     def target_times(self):
         """Seconds per target, from ansible-test's tests/output/data/integration-*.json of every shard."""
