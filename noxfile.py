@@ -53,19 +53,23 @@ signal.signal(signal.SIGTERM, _stop)
 def _define(name, function, doc, args=(), tags=()):
     def session(nox_session):
         ctx = context.current()
-        started = time.time()
+        started, cpu = time.time(), context.cpu_seconds()
+
+        def record(status, note):
+            ctx.record(name, status, time.time() - started, note, cpu=context.cpu_seconds() - cpu)
+
         try:
             note = function(ctx, *args)
         except context.Skip as skip:
-            ctx.record(name, "skipped", time.time() - started, str(skip))
+            record("skipped", str(skip))
             nox_session.skip(str(skip))
         except context.Failed as failed:
-            ctx.record(name, "FAILED", time.time() - started, str(failed).splitlines()[0])
+            record("FAILED", str(failed).splitlines()[0])
             nox_session.error(str(failed))
         except BaseException as error:
-            ctx.record(name, "FAILED", time.time() - started, "%s: %s" % (type(error).__name__, error))
+            record("FAILED", "%s: %s" % (type(error).__name__, error))
             raise
-        ctx.record(name, "passed", time.time() - started, note or "")
+        record("passed", note or "")
 
     session.__doc__ = doc
     session.__name__ = name.replace("-", "_").replace(".", "_")

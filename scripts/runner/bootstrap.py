@@ -93,14 +93,17 @@ def read_results(work):
 
 def summary(sessions, results, venv, started, returncode):
     lines = ["", "================ smartx.cloudtower test summary ================",
-             "%-13s %-11s %8s  %s" % ("STAGE", "RESULT", "SECONDS", "NOTE")]
+             "%-13s %-11s %8s %8s  %s" % ("STAGE", "RESULT", "SECONDS", "CPU-S", "NOTE")]
     for name in sessions:
         result = results.get(name)
         if result:
-            lines.append("%-13s %-11s %8.1f  %s" % (name, result["status"], result["seconds"], result["note"]))
+            cpu = result.get("cpu")
+            lines.append("%-13s %-11s %8.1f %8s  %s" % (name, result["status"], result["seconds"],
+                                                        "" if cpu is None else "%.0f" % cpu, result["note"]))
         else:
-            lines.append("%-13s %-11s %8s  %s" % (name, "not run", "", ""))
-    lines.append("%-13s %-11s %8.1f" % ("total", "passed" if returncode == 0 else "FAILED", time.time() - started))
+            lines.append("%-13s %-11s %8s %8s  %s" % (name, "not run", "", "", ""))
+    cpu_total = sum(r.get("cpu") or 0 for r in results.values())
+    lines.append("%-13s %-11s %8.1f %8.0f" % ("total", "passed" if returncode == 0 else "FAILED", time.time() - started, cpu_total))
     lines += ["", "ansible-core support matrix of this run:"]
     main_ran = [n for n in MAIN if n in results]
     lines.append("  %-8s %-14s %s" % (venv.ansible_core, "Python " + venv.version,

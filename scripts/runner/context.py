@@ -6,6 +6,7 @@ can read every stage's result; ``nox`` run by hand makes its own.
 
 import json
 import os
+import resource
 import shutil
 import sys
 import tempfile
@@ -27,6 +28,12 @@ class Failed(Exception):
 
 def say(text):
     print(text, file=sys.stderr, flush=True)
+
+
+def cpu_seconds():
+    """CPU seconds of this process and of every child it has waited for (tools, ansible-test, simulators)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def openapi_dir():
@@ -66,12 +73,12 @@ class Context:
     def tree_base(self):
         return os.path.join(self.work, "tree")
 
-    def record(self, stage, status, seconds, note=""):
+    def record(self, stage, status, seconds, note="", cpu=None):
         """Write one stage's result for the summary."""
         path = os.path.join(self.work, "results", "%s.json" % stage)
         with open(path, "w", encoding="utf-8") as stream:
             json.dump({"stage": stage, "status": status, "seconds": round(seconds, 1), "note": note,
-                       "finished": time.time()}, stream)
+                       "cpu": None if cpu is None else round(cpu, 1), "finished": time.time()}, stream)
 
     def cleanup(self):
         if self.owns_work and not os.environ.get("CT_KEEP"):
