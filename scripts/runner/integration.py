@@ -118,8 +118,9 @@ def balance(names, count):
 class Shard:
     """One ansible-test run with its own simulator, tree copy and log."""
 
-    def __init__(self, label, collection, targets, log_path):
+    def __init__(self, label, collection, targets, log_path, smoke=False):
         self.label = label
+        self.smoke = smoke
         self.collection = collection
         self.targets = targets
         self.log_path = log_path
@@ -159,6 +160,8 @@ class Shard:
                 stream.write("---\ncloudtower_sim_url: '%s'\ncloudtower_sim_admin_url: '%s'\n"
                              "cloudtower_sim_username: '%s'\ncloudtower_sim_password: '%s'\n"
                              % (self.simulator.url, self.simulator.url, self.simulator.username, self.simulator.password))
+                # The smoke runs on older ansible-core releases play each target's core sequence only.
+                stream.write("cloudtower_smoke: %s\n" % ("true" if self.smoke else "false"))
         finally:
             os.umask(old)
 
@@ -196,7 +199,7 @@ class IntegrationRun:
     """Run ``targets`` (all runnable ones when empty) in ``shards`` shards."""
 
     def __init__(self, venv, collection, work, shards=3, targets=(), verbose=False, token_logs=False,
-                 specs=None, sim_args=("--state", "demo", "--task-seconds", "0.2")):
+                 specs=None, sim_args=("--state", "demo", "--task-seconds", "0.2"), smoke=False):
         self.venv = venv
         self.collection = collection
         self.work = work
@@ -206,6 +209,7 @@ class IntegrationRun:
         self.token_logs = token_logs
         self.specs = specs
         self.sim_args = list(sim_args)
+        self.smoke = smoke
         self.shards = []
         self.started = None
 
@@ -215,7 +219,8 @@ class IntegrationRun:
             root = self.collection
             if index > 0:
                 root = tree.copy_tree(self.collection, os.path.join(self.work, label))
-            self.shards.append(Shard(label, root, targets, os.path.join(self.work, "integration-%s.log" % label)))
+            self.shards.append(Shard(label, root, targets, os.path.join(self.work, "integration-%s.log" % label),
+                                     smoke=self.smoke))
 
     def _start(self, shard):
         token_log = None

@@ -286,7 +286,8 @@ def core(ctx, release_):
         units_in(venv, coll)
     if "smoke" in steps:
         smoke = IntegrationRun(venv, coll, os.path.join(ctx.work, "core-%s" % release_), shards=2,
-                               targets=matrix.SMOKE_TARGETS, sim_args=["--state", "demo", "--task-seconds", "0.2"])
+                               targets=matrix.SMOKE_TARGETS, sim_args=["--state", "demo", "--task-seconds", "0.2"],
+                               smoke=True)
         if not smoke.run():
             raise Failed("smoke integration targets failed on ansible-core %s" % venv.ansible_core)
     done = [s if s != "smoke" else "smoke integration (%s)" % " ".join(matrix.SMOKE_TARGETS) for s in steps]
