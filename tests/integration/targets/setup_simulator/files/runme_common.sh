@@ -2,12 +2,15 @@
 # shellcheck disable=SC2034  # the variables are for the scripts that source this file
 # Sourced by the runme.sh targets (each with needs/target/setup_simulator in its aliases), from their directory.
 # Sets CONFIG (the suite's integration_config.yml), PY (the test Python), ANSIBLE_ROLES_PATH (the targets, for
-# setup_simulator) and COLLECTION (the collection under test), and defines find_simulator.
+# setup_simulator), ANSIBLE_LOOKUP_PLUGINS (its simulator_admin lookup) and COLLECTION (the collection under
+# test), and defines find_simulator.
 
 CONFIG=$(cd ../.. && pwd)/integration_config.yml
 PY=${ANSIBLE_TEST_PYTHON_INTERPRETER:-python3}
 ANSIBLE_ROLES_PATH=$(cd .. && pwd)
-export ANSIBLE_ROLES_PATH
+# setup_simulator's simulator_admin lookup, for playbooks that call the admin API without including the role.
+ANSIBLE_LOOKUP_PLUGINS=$(cd ../setup_simulator/lookup_plugins && pwd)
+export ANSIBLE_ROLES_PATH ANSIBLE_LOOKUP_PLUGINS
 
 # ansible-test puts the collection under test on ANSIBLE_COLLECTIONS_PATH; from a checkout it is four directories up.
 COLLECTION=
