@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 if sys.version_info < (3, 8):
@@ -28,6 +29,13 @@ from runner.context import ROOT  # noqa: E402
 MAIN = ("changelog", "sanity", "simulator", "units", "integration", "lint", "docs", "build", "release", "ee")
 CORES = tuple("core-%s" % r for r in matrix.releases() if r != matrix.NEWEST)
 EVERY_RUN = tuple("core-%s" % r for r in matrix.EVERY_RUN)
+# Two lanes side by side, each with its own tree: the checks (sanity, lint, docs, build and the other
+# ansible-core releases) keep one core busy for minutes at a time, while the integration shards could use two.
+# Run one after the other they left a core idle for half the run. CT_LANES=1 runs every stage in one lane.
+LANES = (
+    ("runs", ("simulator", "units", "integration")),
+    ("checks", ("changelog", "sanity", "lint", "docs", "build", "release", "ee") + CORES),
+)
 USAGE = """usage: scripts/test.sh [--keep] [--list] [STAGE ...]
 
   (no STAGE)   every stage: the full suite on ansible-core %(newest)s, and sanity + units + smoke
@@ -151,11 +159,7 @@ def run_tests(args):
     for name in ("ANSIBLE_COLLECTIONS_PATH", "ANSIBLE_COLLECTIONS_PATHS", "ANSIBLE_CONFIG"):
         env.pop(name, None)
     say("Python %s, ansible-core %s, venv %s\nWork directory: %s" % (venv.version, venv.ansible_core, venv.path, work))
-    # A failed main stage stops the run (later stages build on it); the matrix releases are independent.
-    stop_first = ["-x"] if any(name in MAIN for name in sessions) else ["--no-stop-on-first-error"]
-    nox = processes.start([os.path.join(venv.bin, "nox"), "-f", os.path.join(ROOT, "noxfile.py")] + stop_first + ["-s"] + sessions,
-                          cwd=ROOT, env=env)
-    returncode = _wait_forwarding_signals(nox)
+    returncode = run_lanes(venv, lanes_of(sessions), env)
     summary(sessions, read_results(work), venv, started, returncode)
     if keep:
         say("Kept the work directory: %s" % work)
@@ -165,20 +169,66 @@ def run_tests(args):
     return returncode
 
 
-def _wait_forwarding_signals(process):
-    """Wait for ``process``; SIGINT/SIGTERM are passed on to it (it stops its own children), then it is waited for."""
+def lanes_of(sessions):
+    """[(lane name, its sessions in order)]: one lane when CT_LANES=1 or when only one lane has work."""
+    if os.environ.get("CT_LANES", "2") == "1":
+        return [("", sessions)]
+    lanes = [(name, [s for s in sessions if s in stages]) for name, stages in LANES]
+    lanes = [(name, chosen) for name, chosen in lanes if chosen]
+    return lanes if len(lanes) > 1 else [("", sessions)]
+
+
+def start_lane(venv, name, sessions, env):
+    """nox over ``sessions``; with a lane name, its output is prefixed with it (two lanes share the console)."""
+    # A failed main stage stops its lane (later stages build on it); the matrix releases are independent.
+    stop_first = ["-x"] if any(s in MAIN for s in sessions) else ["--no-stop-on-first-error"]
+    command = [os.path.join(venv.bin, "nox"), "-f", os.path.join(ROOT, "noxfile.py")] + stop_first + ["-s"] + sessions
+    if not name:
+        return processes.start(command, cwd=ROOT, env=env), None
+    say("[%s] %s" % (name, " ".join(sessions)))
+    process = processes.start(command, cwd=ROOT, env=dict(env, CT_LANE=name), stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT)
+    prefix = ("[%s] " % name).encode("utf-8")
+
+    def forward():
+        for line in iter(process.stdout.readline, b""):
+            sys.stdout.buffer.write(prefix + line)
+            sys.stdout.buffer.flush()
+
+    thread = threading.Thread(target=forward, daemon=True)
+    thread.start()
+    return process, thread
+
+
+def run_lanes(venv, lanes, env):
+    """Run the lanes side by side; the first non-zero exit code, or 0."""
+    started = [start_lane(venv, name, sessions, env) for name, sessions in lanes]
+    codes = _wait_forwarding_signals([process for process, dummy in started])
+    for dummy, thread in started:
+        if thread:
+            thread.join(timeout=10)
+    return next((code for code in codes if code), 0)
+
+
+def _wait_forwarding_signals(processes_):
+    """Wait for every process; SIGINT/SIGTERM are passed on (each stops its own children), then they are waited for."""
+    if not isinstance(processes_, list):
+        return _wait_forwarding_signals([processes_])[0]
+
     def forward(signum, dummy_frame):
-        try:
-            process.send_signal(signal.SIGTERM if signum == signal.SIGTERM else signal.SIGINT)
-        except ProcessLookupError:
-            pass
+        for process in processes_:
+            try:
+                process.send_signal(signal.SIGTERM if signum == signal.SIGTERM else signal.SIGINT)
+            except ProcessLookupError:
+                pass
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, forward)
     try:
-        return process.wait()
+        return [process.wait() for process in processes_]
     finally:
-        processes.stop(process, grace=60)
+        for process in processes_:
+            processes.stop(process, grace=60)
 
 
 def run_benchmarks(args):

@@ -64,14 +64,16 @@ class Context:
     def collection(self):
         """The collection root of this run's tree copy (made on first use)."""
         if self._collection is None:
-            base = os.path.join(self.work, "tree")
+            base = self.tree_base
             existing = tree.collection_dir(base)
             self._collection = existing if os.path.isdir(existing) else tree.copy_checkout(self.root, base)
         return self._collection
 
     @property
     def tree_base(self):
-        return os.path.join(self.work, "tree")
+        """Each lane (CT_LANE) of a run has a tree of its own: ansible-test keeps its state in the tree's tests/output."""
+        lane = os.environ.get("CT_LANE")
+        return os.path.join(self.work, "tree-%s" % lane if lane else "tree")
 
     def record(self, stage, status, seconds, note="", cpu=None):
         """Write one stage's result for the summary."""
