@@ -139,11 +139,12 @@ class Shard:
 
     def read_cpu(self):
         """Read before the process is reaped: its /proc entry, and its children's time, go with it."""
-        self.last_cpu = cpu_seconds(self.process.pid)
+        if self.process:
+            self.last_cpu = cpu_seconds(self.process.pid)
 
     def charge_cpu(self, name):
         """CPU seconds spent since the previous target ended, charged to ``name``."""
-        now = cpu_seconds(self.process.pid) if self.returncode is None else None
+        now = cpu_seconds(self.process.pid) if self.process and self.returncode is None else None
         now = self.last_cpu if now is None else now
         if now is None:
             return None

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
+import sys
 
 import pytest
 import yaml
@@ -34,9 +36,32 @@ def test_a_line_per_target_as_it_ends(tmp_path):
     with open(log, "a", encoding="utf-8") as stream:
         stream.write("ipt\n")
     # A half-written line is read again once whole.
-    assert shard.poll_events(25.0) == [("a", 15.0)]
+    # No process here: no CPU figure (a real shard reads its ansible-test's from /proc).
+    assert shard.poll_events(25.0) == [("a", 15.0, None)]
     shard.returncode = 0
-    assert shard.finish(40.0) == [("b", 15.0)] and shard.done == ["a", "b"]
+    assert shard.finish(40.0) == [("b", 15.0, None)] and shard.done == ["a", "b"]
+
+
+def test_cpu_seconds_of_a_process_grow_with_the_children_it_reaped():
+    if not os.path.isdir("/proc"):
+        pytest.skip("no /proc on this platform")
+    before = integration.cpu_seconds(os.getpid())
+    subprocess.run([sys.executable, "-c", "sum(range(3 * 10 ** 7))"], check=True)
+    after = integration.cpu_seconds(os.getpid())
+    assert after - before > 0.2
+    assert integration.cpu_seconds(os.getpid(), children=False) < after
+    assert integration.cpu_seconds(2 ** 22 + 7) is None
+
+
+def test_two_lanes_split_the_stages_unless_one_lane_is_asked(monkeypatch):
+    monkeypatch.delenv("CT_LANES", raising=False)
+    lanes = dict(bootstrap.lanes_of(bootstrap.selected_sessions([])))
+    assert lanes["runs"] == ["simulator", "units", "integration"]
+    assert lanes["checks"][:2] == ["changelog", "sanity"] and "core-%s" % matrix.OLDEST in lanes["checks"]
+    assert sorted(lanes["runs"] + lanes["checks"]) == sorted(bootstrap.selected_sessions([]))
+    assert bootstrap.lanes_of(["sanity", "lint"]) == [("", ["sanity", "lint"])]
+    monkeypatch.setenv("CT_LANES", "1")
+    assert bootstrap.lanes_of(["sanity", "units"]) == [("", ["sanity", "units"])]
 
 
 def test_stage_selection_keeps_the_canonical_order_and_knows_the_matrix():
