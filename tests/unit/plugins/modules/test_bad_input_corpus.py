@@ -18,6 +18,8 @@ import os
 import pytest
 import yaml
 
+from ansible.release import __version__ as ansible_version
+
 from ansible_collections.smartx.cloudtower.plugins.modules import cloudtower_backup_manifest
 from ansible_collections.smartx.cloudtower.plugins.modules import cloudtower_lun_snapshot_info
 from ansible_collections.smartx.cloudtower.plugins.modules import cloudtower_task_info
@@ -33,6 +35,7 @@ from ansible_collections.smartx.cloudtower.tests.unit.simulator_harness import (
     start_simulator,
 )
 
+ANSIBLE_CORE = tuple(int(part) for part in ansible_version.split(".")[:2])
 CORPUS = os.path.join(os.path.dirname(__file__), "..", "..", "..", "integration", "targets", "bad_input", "vars", "main.yml")
 
 # The corpus names modules as its call_<module>.yml wrappers do; vm_info_conn is cloudtower_vm_info with
@@ -68,6 +71,11 @@ def rendered(value, scratch):
     if isinstance(value, str):
         return value.replace("{{ bad_input_dir }}", scratch["dir"]).replace("{{ bad_input_file }}", scratch["file"])
     return value
+
+
+def refused_by_old_core_type_check(message):
+    """ansible-core before 2.19 refuses a value of the wrong type itself, naming the option but not the value."""
+    return ANSIBLE_CORE < (2, 19) and " and we were unable to convert to " in message
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +114,7 @@ def test_invalid_input_fails_naming_option_and_value_and_changes_nothing(corpus_
     message = str(result.get("msg", ""))
     assert result.get("failed"), "accepted: %s" % json.dumps(result)[:500]
     assert case["option"] in message
-    if case["value"] is not None:
+    if case["value"] is not None and not refused_by_old_core_type_check(message):
         assert str(case["value"]) in message
     assert [entry["endpoint"] for entry in request_log(corpus_sim) if entry.get("mutating")] == []
     assert PASSWORD not in json.dumps(result)
