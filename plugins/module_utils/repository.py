@@ -44,6 +44,15 @@ def vm_path(repository, cluster_name, vm):
                         "%s-%s" % (safe_path_part(vm.get("name")), safe_path_part(vm["id"])))
 
 
+def find_vm_directories(repository, vm):
+    """The repository directories of the VM with id vm or, when no id matches, named vm: [path] (any cluster)."""
+    safe = safe_path_part(vm)
+    # Directories are <vm name>-<vm id>; CloudTower ids hold no '-', so the last '-' splits the two.
+    candidates = [path for path in glob.glob(os.path.join(repository, "*", "*")) if os.path.isdir(path)]
+    return sorted([path for path in candidates if os.path.basename(path).rsplit("-", 1)[-1] == safe]
+                  or [path for path in candidates if os.path.basename(path).rsplit("-", 1)[0] == safe])
+
+
 def backup_path(repository, cluster_name, vm, backup_name):
     return os.path.join(vm_path(repository, cluster_name, vm), safe_path_part(backup_name))
 

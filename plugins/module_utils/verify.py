@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import glob
 import os
 
 from ansible_collections.smartx.cloudtower.plugins.module_utils import repository as repo
@@ -17,11 +16,7 @@ from ansible_collections.smartx.cloudtower.plugins.module_utils.snapshots import
 
 def vm_directories(repository, vm):
     """The repository directories of a VM given by name or id; an InputError when none, or a name two VMs share."""
-    safe = safe_path_part(vm)
-    # Directories are <vm name>-<vm id>; CloudTower ids hold no '-', so the last '-' splits the two.
-    candidates = [path for path in glob.glob(os.path.join(repository, "*", "*")) if os.path.isdir(path)]
-    found = ([path for path in candidates if os.path.basename(path).rsplit("-", 1)[-1] == safe]
-             or [path for path in candidates if os.path.basename(path).rsplit("-", 1)[0] == safe])
+    found = repo.find_vm_directories(repository, vm)
     if not found:
         raise InputError("vm", vm, "has no backup in repository %s" % repository)
     if len(found) > 1:
