@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import copy
 import os
-import secrets
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -86,16 +85,18 @@ def load_vm_copies(paths, settings):
 class Copier:
     """Runs the copies of a batch; API calls are serialised (the client is not shared between threads), copies are not."""
 
-    def __init__(self, client, waiter, runner, settings, clock=time.monotonic):
+    def __init__(self, client, waiter, runner, settings, clock=time.monotonic, registry=None):
         self.api = iscsi.IscsiApi(client, waiter)
         self.client = client
         self.runner = runner
         self.settings = settings
         self.clock = clock
-        self.token = secrets.token_hex(4)
+        self.registry = registry or repo.RunRegistry()
+        self.token = None
         self.api_lock = threading.Lock()
         self.targets = {}
         self.leftovers = []
+        self.in_flight = []
         self.target_actions = []
         self.undeleted = []
 
@@ -135,8 +136,16 @@ class Copier:
         return self.targets[cluster_id]
 
     def remove_leftovers(self, target):
-        """Clones an interrupted run left in our target (all LUNs there are ours) are deleted and reported."""
-        found = self.api_step(self.api.find_clones, target["id"])
+        """Clones an interrupted run left in our target are deleted and reported; those of live runs are not.
+
+        Every LUN of the target is ours; its name ends with the token of the run that made it (iscsi.clone_name).
+        """
+        found = []
+        for lun in self.api_step(self.api.find_clones, target["id"]):
+            if self.registry.is_alive(lun["name"].rsplit("-", 1)[-1]):
+                self.in_flight.append({"id": lun["id"], "name": lun["name"], "target": target["name"]})
+            else:
+                found.append(lun)
         if found:
             self.api_step(self.api.delete_luns, [lun["id"] for lun in found])
             self.leftovers.extend({"id": lun["id"], "name": lun["name"], "target": target["name"]} for lun in found)
@@ -147,7 +156,7 @@ class Copier:
         index = disk.get("index")
         lun_snapshot = disk.get("lun_snapshot") or {}
         final = os.path.join(vm_copy.directory, repo.disk_file_name(index))
-        temporary = repo.temporary_name(final)
+        temporary = repo.temporary_name(final, self.token)
         started = self.clock()
         clone = None
         try:
@@ -179,7 +188,7 @@ class Copier:
         size = int(info["virtual-size"])
         if disk.get("size") and int(disk["size"]) != size:
             raise transports.CopyError("verify", "the copy has %d bytes, the disk %s" % (size, disk["size"]))
-        digest = transports.logical_digest(self.runner, path, size)
+        digest = transports.logical_digest(self.runner, path, size, token=self.token)
         if source_digest is not None and digest != source_digest:
             raise transports.CopyError("verify", "the increment read through its chain differs from the disk as read")
         return {"format": "qcow2", "virtual_size": size, "file_sha256": transports.file_sha256(path),
@@ -196,13 +205,20 @@ class Copier:
     def plan_vm(self, vm_copy):
         """Prepare a VM's directory and each disk's chain: [(disk, plan)]; cleans what a killed run left."""
         repo.make_directories(vm_copy.directory, self.settings.dir_mode)
-        removed = repo.remove_temporary_files(vm_copy.vm_directory)
+        removed = repo.remove_temporary_files(vm_copy.vm_directory, self.registry)
         backups = repo.complete_backups(vm_copy.vm_directory, exclude=os.path.basename(vm_copy.directory))
         plans = [(disk, repo.chain_plan(backups, disk, self.settings.incremental, self.settings.full_every)) for disk in vm_copy.disks]
         return plans, removed
 
     def run(self, vm_copies):
-        """Copy every VM; returns (results, failures, removed temporary files)."""
+        """Copy every VM; returns (results, removed temporary files). The run is registered alive meanwhile."""
+        self.token = self.registry.start()
+        try:
+            return self.copy_all(vm_copies)
+        finally:
+            self.registry.finish(self.token)
+
+    def copy_all(self, vm_copies):
         jobs, removed = [], []
         for vm_copy in vm_copies:
             if repo.read_backup(vm_copy.directory) is not None:

@@ -9,15 +9,21 @@ Layout (stable; docs/backup.md documents it)::
                                                              /disk-<index>.qcow2
 
 A backup directory is complete exactly when it holds manifest.json with "complete": true. Disk files are written
-under temporary names (a leading '.' and a '.tmp' suffix) and renamed only once complete and checked; the manifest
-is written last, atomically. So a run killed at any point leaves no manifest claiming a complete backup, and what
-it leaves (temporary files) is removed by the next run.
+under temporary names (a leading '.', the run's token and a '.tmp' suffix) and renamed only once complete and
+checked; the manifest is written last, atomically. So a run killed at any point leaves no manifest claiming a
+complete backup, and what it leaves (temporary files) is removed by the next run - not while it is alive
+(RunRegistry), so two runs on one host never remove each other's files.
 """
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import glob
 import os
+import re
+import secrets
+import tempfile
 
 from ansible_collections.smartx.cloudtower.plugins.module_utils.manifest import render
 from ansible_collections.smartx.cloudtower.plugins.module_utils.manifest_files import read_manifest, safe_path_part, write_atomically
@@ -28,15 +34,83 @@ REPOSITORY_FORMAT_VERSION = 1
 DIR_MODE = 0o750
 FILE_MODE = 0o640
 TEMPORARY_GLOB = ".*.tmp"
+# The run a temporary file or a cloned LUN belongs to: '.<file>.<token>.tmp', '<clone name>-<token>'.
+TOKEN_IN_TEMPORARY = re.compile(r"\.([0-9a-f]{8})\.")
+TOKEN = re.compile(r"^[0-9a-f]{8}$")
 
 
 def disk_file_name(index):
     return "disk-%s.qcow2" % index
 
 
-def temporary_name(path, purpose="tmp"):
-    """A hidden sibling of path that no reader takes for a finished file."""
-    return os.path.join(os.path.dirname(path), ".%s.%s.tmp" % (os.path.basename(path), purpose))
+def temporary_name(path, token):
+    """A hidden sibling of path that no reader takes for a finished file, naming the run that writes it."""
+    return os.path.join(os.path.dirname(path), ".%s.%s.tmp" % (os.path.basename(path), token))
+
+
+def default_runs_directory():
+    """Where this host's runs hold their locks: per user, as flock is per host and user ids are per host."""
+    return os.path.join(tempfile.gettempdir(), "smartx.cloudtower-backup-runs-%d" % os.geteuid())
+
+
+class RunRegistry:
+    """Which runs on this host are alive, so that one never removes what another is still writing.
+
+    A run takes a random token and holds an exclusive flock on <directory>/<token>.lock until its process ends (the
+    kernel drops the lock when the process dies, even by SIGKILL). Temporary files and cloned LUNs carry the token;
+    what carries the token of a run that no longer holds its lock is a leftover, anything else is in flight.
+    """
+
+    def __init__(self, directory=None):
+        self.directory = directory or default_runs_directory()
+        self.held = {}
+
+    def lock_path(self, token):
+        return os.path.join(self.directory, "%s.lock" % token)
+
+    def start(self):
+        """A new run's token, its lock held by this process."""
+        make_directories(self.directory, 0o700)
+        token = secrets.token_hex(4)
+        fd = os.open(self.lock_path(token), os.O_CREAT | os.O_RDWR, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        self.held[token] = fd
+        return token
+
+    def finish(self, token):
+        fd = self.held.pop(token, None)
+        if fd is not None:
+            os.unlink(self.lock_path(token))
+            os.close(fd)
+
+    def is_alive(self, token):
+        """True while a process holds token's lock; a dead run's lock file is removed on the way."""
+        if not token or not TOKEN.match(token):
+            return False
+        if token in self.held:
+            return True
+        try:
+            fd = os.open(self.lock_path(token), os.O_RDWR)
+        except FileNotFoundError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as error:
+            if error.errno in (errno.EAGAIN, errno.EACCES):
+                return True
+            raise
+        try:
+            os.unlink(self.lock_path(token))
+        except FileNotFoundError:
+            pass
+        finally:
+            os.close(fd)
+        return False
+
+
+def token_of_temporary(path):
+    match = TOKEN_IN_TEMPORARY.search(os.path.basename(path))
+    return match.group(1) if match else None
 
 
 def vm_path(repository, cluster_name, vm):
@@ -69,10 +143,12 @@ def make_directories(path, mode=DIR_MODE):
         os.chmod(directory, mode)
 
 
-def remove_temporary_files(vm_directory):
-    """Delete what an interrupted run left in a VM's backups: [paths removed]."""
+def remove_temporary_files(vm_directory, registry):
+    """Delete what interrupted runs left in a VM's backups: [paths removed]. Files of live runs stay."""
     removed = []
     for path in sorted(glob.glob(os.path.join(vm_directory, "*", TEMPORARY_GLOB))):
+        if registry.is_alive(token_of_temporary(path)):
+            continue
         try:
             os.unlink(path)
             removed.append(path)

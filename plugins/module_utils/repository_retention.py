@@ -102,8 +102,9 @@ def chain_depths(backups):
 class Pruner:
     """Prunes one repository's backups per VM; in check mode it only says what it would do."""
 
-    def __init__(self, runner, file_mode=repo.FILE_MODE, check_mode=False):
+    def __init__(self, runner, file_mode=repo.FILE_MODE, check_mode=False, token=None):
         self.runner = runner
+        self.token = token
         self.file_mode = file_mode
         self.check_mode = check_mode
 
@@ -194,7 +195,7 @@ class Pruner:
         transports.run_checked(self.runner, "merge", ["qemu-img", "commit", "-q", "-d", "-f", "qcow2", dependent_file])
         size = int(transports.image_info(self.runner, pruned_file, step="merge")[0]["virtual-size"])
         expected = (disk_backup(entry).get("digest") or {}).get("value")
-        if transports.logical_digest(self.runner, pruned_file, size, step="merge") != expected:
+        if transports.logical_digest(self.runner, pruned_file, size, step="merge", token=self.token) != expected:
             raise PruneError("the merge of %s into %s does not read back as %s's disk %s (digest differs); %s is unchanged"
                              % (pruned_file, dependent_file, os.path.basename(dependent), entry.get("index"), dependent_file))
         if os.path.exists(merged):

@@ -182,13 +182,14 @@ def sparse_digest_of_raw(path, size):
     return digest.hexdigest()
 
 
-def logical_digest(runner, path, virtual_size, step="verify"):
+def logical_digest(runner, path, virtual_size, step="verify", token=None):
     """The digest of what a restore of path (through its backing chain) reads.
 
     qemu-img converts the chain into a hidden sparse raw file beside it (only data is written), which is hashed
     and deleted: reading QCOW2 stays qemu-img's job.
     """
-    raw = os.path.join(os.path.dirname(path), ".%s.verify.tmp" % os.path.basename(path))
+    # Named with the run's token: a copy run cleaning up leaves the files of live runs alone.
+    raw = os.path.join(os.path.dirname(path), ".%s.%s.verify.tmp" % (os.path.basename(path), token or "run"))
     try:
         run_checked(runner, step, ["qemu-img", "convert", "-O", "raw", path, raw])
         return sparse_digest_of_raw(raw, virtual_size)

@@ -38,7 +38,7 @@ def manifests_of(repository, vm, backup):
     return paths if backup == "all" else paths[-1:]
 
 
-def verify_disk(runner, directory, entry):
+def verify_disk(runner, directory, entry, token=None):
     """[problems] of one disk's file: present, unchanged (sha256), sound (qemu-img check), and the same content."""
     backup = entry.get("backup") or {}
     index = entry.get("index")
@@ -61,7 +61,7 @@ def verify_disk(runner, directory, entry):
                 problems.append("disk %s: %s: %s" % (index, os.path.relpath(image["filename"], directory), complaint))
         if problems:
             return problems
-        digest = transports.logical_digest(runner, path, int(chain[0]["virtual-size"]))
+        digest = transports.logical_digest(runner, path, int(chain[0]["virtual-size"]), token=token)
     except (transports.CopyError, ValueError, KeyError) as error:
         return problems + ["disk %s: %s" % (index, getattr(error, "message", None) or error)]
     expected = (backup.get("digest") or {}).get("value")
@@ -70,7 +70,7 @@ def verify_disk(runner, directory, entry):
     return problems
 
 
-def verify_backup(runner, manifest_path):
+def verify_backup(runner, manifest_path, token=None):
     """{vm, backup, path, status: ok|failed, disks: [{index, file, status, problems}]} of one backup."""
     directory = os.path.dirname(os.path.abspath(manifest_path))
     manifest = read_manifest(manifest_path)
@@ -83,7 +83,7 @@ def verify_backup(runner, manifest_path):
     if not (manifest.get("repository") or {}).get("complete"):
         result["problems"].append("the manifest does not claim a complete backup")
     for entry in manifest.get("disks") or []:
-        problems = verify_disk(runner, directory, entry)
+        problems = verify_disk(runner, directory, entry, token)
         result["disks"].append({"index": entry.get("index"), "file": (entry.get("backup") or {}).get("file"),
                                 "status": "failed" if problems else "ok", "problems": problems})
         result["problems"].extend(problems)

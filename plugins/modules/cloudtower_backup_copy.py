@@ -19,13 +19,17 @@ description:
     cluster (named C(smartx-cloudtower-backup-<host>), created on first use, with an initiator whitelist of this host
     only: its address as the portal sees it and the initiator name C(iqn.2016-02.com.smartx.cloudtower:backup-<host>)),
     read with C(qemu-img convert) over libiscsi, and the clone is deleted afterwards, also after a failure. Clones an
-    interrupted run left in the target are deleted first and reported in RV(leftovers_removed)."
+    interrupted run left in the target are deleted first and reported in RV(leftovers_removed); those of another run
+    still alive on this host are left alone (RV(clones_of_live_runs))."
   - QCOW2 files store no zero blocks. With O(incremental), a disk's new file has the previous complete backup of the
     same disk as its backing file (a relative path, so the repository can be moved) and stores only the clusters that
     changed; O(full_every) bounds the chains.
   - A disk file is written under a temporary name, checked with C(qemu-img check), digested through its chain, and
     only then renamed. The manifest is written last and atomically, only when every disk of the VM is copied, so no
     manifest claims a backup that is not complete. Temporary files of an interrupted run are removed by the next run.
+  - Each run holds a lock named by its token (in C(<temporary directory>/smartx.cloudtower-backup-runs-<uid>)) while
+    it runs; its temporary files and cloned LUNs carry the token. Another run on the same host removes them only once
+    that lock is free (the run ended, or was killed), so concurrent runs never remove each other's work in flight.
   - A VM whose copy fails is listed in RV(failed_vms) with the disk, the step (V(clone), V(read), V(write),
     V(verify)) and the API request id where there is one; the other VMs are copied.
   - Needs C(qemu-img) with its iSCSI block driver (Debian packages C(qemu-utils) and C(qemu-block-extra)) on the host
@@ -165,6 +169,13 @@ leftovers_removed:
   returned: always
   type: list
   elements: dict
+clones_of_live_runs:
+  description:
+    - Cloned LUNs in the backup target that belong to another run still alive on this host (its process holds its
+      lock), left alone. A clone is a leftover only once the run that made it has ended.
+  returned: always
+  type: list
+  elements: dict
 clones_not_deleted:
   description: Cloned LUNs whose deletion failed in this run (the next run deletes them).
   returned: always
@@ -231,6 +242,7 @@ def run(module):
         failed_vms=failures,
         succeeded_vm_ids=[c.vm["id"] for c in copies if c.status in ("copied", "exists")],
         leftovers_removed=copier.leftovers,
+        clones_of_live_runs=copier.in_flight,
         clones_not_deleted=copier.undeleted,
         temporary_files_removed=removed,
         targets=copier.target_actions,

@@ -162,7 +162,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.smartx.cloudtower.plugins.module_utils.errors import InputError
 from ansible_collections.smartx.cloudtower.plugins.module_utils.manifest_files import parse_mode
-from ansible_collections.smartx.cloudtower.plugins.module_utils.repository import find_vm_directories
+from ansible_collections.smartx.cloudtower.plugins.module_utils.repository import RunRegistry, find_vm_directories
 from ansible_collections.smartx.cloudtower.plugins.module_utils.repository_retention import Pruner, mark_deleted_snapshots
 from ansible_collections.smartx.cloudtower.plugins.module_utils.retention import RetentionPolicy, utc_now
 from ansible_collections.smartx.cloudtower.plugins.module_utils.snapshots import expand_name
@@ -192,8 +192,8 @@ def vm_of(directory):
     return {"id": vm_id, "name": name}
 
 
-def prune(module, policy):
-    pruner = Pruner(module.run_command, parse_mode("file_mode", module.params["file_mode"]), module.check_mode)
+def prune(module, policy, token):
+    pruner = Pruner(module.run_command, parse_mode("file_mode", module.params["file_mode"]), module.check_mode, token)
     now = utc_now()
     outcome = {"pruned": [], "resumed": [], "failures": []}
     for vm in module.params["vms"]:
@@ -211,7 +211,14 @@ def run(module):
         if params[option] is not None and not params[option].strip():
             raise InputError(option, params[option], "must not be empty")
     policy = policy_of(params, module.check_mode)
-    outcome = prune(module, policy) if policy else {"pruned": [], "resumed": [], "failures": []}
+    outcome = {"pruned": [], "resumed": [], "failures": []}
+    if policy:
+        registry = RunRegistry()
+        token = registry.start()
+        try:
+            outcome = prune(module, policy, token)
+        finally:
+            registry.finish(token)
     outcome["marked"] = mark_deleted_snapshots(params["backup_dir"], params["repository"], params["deleted_snapshots"], module.check_mode)
     changed = bool(outcome["pruned"] or outcome["resumed"] or outcome["marked"])
     if outcome["failures"] and params["fail_on_error"]:

@@ -118,7 +118,7 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.smartx.cloudtower.plugins.module_utils.errors import InputError
-from ansible_collections.smartx.cloudtower.plugins.module_utils.repository import MANIFEST_NAME
+from ansible_collections.smartx.cloudtower.plugins.module_utils.repository import MANIFEST_NAME, RunRegistry
 from ansible_collections.smartx.cloudtower.plugins.module_utils.verify import manifests_of, verify_backup
 
 
@@ -166,7 +166,12 @@ def main():
         module.fail_json(msg=error.message, **error.to_result())
     if paths and module.get_bin_path("qemu-img") is None:
         module.fail_json(msg="cloudtower_backup_verify needs qemu-img on this host (Debian: qemu-utils)")
-    backups = [verify_backup(module.run_command, path) for path in paths]
+    registry = RunRegistry()
+    token = registry.start() if paths else None
+    try:
+        backups = [verify_backup(module.run_command, path, token) for path in paths]
+    finally:
+        registry.finish(token)
     problems = describe(backups)
     if problems and module.params["fail_on_error"]:
         module.fail_json(msg="%d of %d backup(s) did not verify: %s" % (sum(b["status"] != "ok" for b in backups), len(backups), problems),

@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 
 import pytest
 
@@ -105,10 +106,34 @@ def test_directories_get_their_mode_and_temporary_files_go(tmp_path):
     target = tmp_path / "repo" / "cluster" / "vm-1" / "b1"
     repo.make_directories(str(target), 0o750)
     assert oct(os.stat(tmp_path / "repo").st_mode & 0o777) == oct(0o750)
-    (target / ".disk-0.qcow2.tmp").write_text("half")
-    (target / "disk-1.qcow2").write_text("done")
-    assert repo.remove_temporary_files(str(tmp_path / "repo" / "cluster" / "vm-1")) == [str(target / ".disk-0.qcow2.tmp")]
-    assert os.listdir(target) == ["disk-1.qcow2"]
+    registry = repo.RunRegistry(str(tmp_path / "runs"))
+    dead, live = registry.start(), registry.start()
+    os.close(registry.held.pop(dead))  # as if its process had been killed: its lock file stays, no one holds it
+    assert oct(os.stat(tmp_path / "runs").st_mode & 0o777) == oct(0o700)
+    for name in (".disk-0.qcow2.tmp", ".disk-0.qcow2.%s.tmp" % dead, ".disk-2.qcow2.%s.tmp.new.tmp" % dead,
+                 ".disk-1.qcow2.%s.tmp" % live, "disk-1.qcow2"):
+        (target / name).write_text("x")
+    other = repo.RunRegistry(str(tmp_path / "runs"))  # another run of the host sees the same locks
+    assert repo.remove_temporary_files(str(tmp_path / "repo" / "cluster" / "vm-1"), other) == [
+        str(target / name) for name in (".disk-0.qcow2.%s.tmp" % dead, ".disk-0.qcow2.tmp", ".disk-2.qcow2.%s.tmp.new.tmp" % dead)]
+    assert sorted(os.listdir(target)) == [".disk-1.qcow2.%s.tmp" % live, "disk-1.qcow2"]
+    assert sorted(os.listdir(tmp_path / "runs")) == ["%s.lock" % live]  # the dead run's lock went with its files
+    registry.finish(live)
+    assert not other.is_alive(live) and os.listdir(tmp_path / "runs") == []
+
+
+def test_a_killed_run_is_dead_to_the_others_at_once(tmp_path):
+    """flock dies with its process, SIGKILL included: what a killed run left is a leftover for the next run."""
+    script = ("import sys, time; from ansible_collections.smartx.cloudtower.plugins.module_utils.repository import RunRegistry; "
+              "print(RunRegistry(sys.argv[1]).start(), flush=True); time.sleep(60)")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    with subprocess.Popen([sys.executable, "-c", script, str(tmp_path)], stdout=subprocess.PIPE, text=True, env=env) as child:
+        token = child.stdout.readline().strip()
+        registry = repo.RunRegistry(str(tmp_path))
+        assert registry.is_alive(token)
+        child.kill()
+        child.wait()
+    assert not registry.is_alive(token) and not registry.is_alive("not-a-token")
 
 
 def test_verify_refuses_a_manifest_that_is_not_a_repository_backup(tmp_path):

@@ -10,13 +10,20 @@ digest of the LUN snapshot against the same digest of the backup converted back 
 
 from __future__ import annotations
 
+import glob
 import json
 import os
+import signal
 import stat
 import subprocess
+import sys
+import time
 
 import pytest
 
+from ansible_collections.smartx.cloudtower.plugins.module_utils import repository as repo
+from ansible_collections.smartx.cloudtower.plugins.module_utils.api import iscsi
+from ansible_collections.smartx.cloudtower.plugins.module_utils.client import CloudTowerClient, ConnectionSettings
 from ansible_collections.smartx.cloudtower.plugins.modules import cloudtower_backup_copy as copy_module
 from ansible_collections.smartx.cloudtower.plugins.modules import cloudtower_backup_manifest as manifest_module
 from ansible_collections.smartx.cloudtower.plugins.modules import cloudtower_backup_verify as verify_module
@@ -24,7 +31,9 @@ from ansible_collections.smartx.cloudtower.plugins.modules import cloudtower_lun
 from ansible_collections.smartx.cloudtower.plugins.modules import cloudtower_vm_info as vm_info_module
 from ansible_collections.smartx.cloudtower.plugins.modules import cloudtower_vm_snapshot as snapshot_module
 from ansible_collections.smartx.cloudtower.tests.unit.simulator_harness import (
+    PASSWORD,
     TASK_SECONDS,
+    USERNAME,
     call_module,
     run_module,
     start_simulator,
@@ -154,15 +163,13 @@ def test_leftover_clones_and_temporary_files_are_removed(portal_sim, capsys, tmp
     # An interrupted run: a clone left in our target, a half-written file in a backup directory.
     target = next(t for t in portal_sim.state()["iscsi_targets"] if t["name"] == "smartx-cloudtower-backup-unit")
     leftover = run_module(lun_info_module, portal_sim, capsys, names=[luns[0]["name"]]).result["lun_snapshots"][0]
-    from ansible_collections.smartx.cloudtower.plugins.module_utils.client import CloudTowerClient, ConnectionSettings
-    from ansible_collections.smartx.cloudtower.tests.unit.simulator_harness import PASSWORD, USERNAME
     client = CloudTowerClient(ConnectionSettings(portal_sim.url, USERNAME, PASSWORD))
     client.call("clone-iscsi-lun-from-snapshot", [{"iscsi_target_id": target["id"], "name": "smartx-cloudtower-backup-old",
                                                    "snapshot_id": leftover["id"]}])
     manifests, dummy = take_backup(portal_sim, capsys, tmp_path, "d2", vms=("web-01",))
     vm_dir = next(os.path.join(root, d) for root, dirs, dummy in os.walk(repository) for d in dirs if d.startswith("web-01-"))
     os.makedirs(os.path.join(vm_dir, "d2-web-01"), exist_ok=True)
-    stale = os.path.join(vm_dir, "d2-web-01", ".disk-0.qcow2.tmp.tmp")
+    stale = os.path.join(vm_dir, "d2-web-01", ".disk-0.qcow2.0badcafe.tmp")
     open(stale, "w").close()
     run = copy(portal_sim, capsys, repository, manifests)
     assert not run.result.get("failed"), run.result.get("msg")
@@ -184,3 +191,63 @@ def test_a_failing_clone_fails_only_its_vm_and_names_disk_step_and_request(porta
     assert failure["step"] == "clone" and failure["disk"] == 0 and "x-tower-request-id" in failure["message"]
     failed = next(b for b in run.result["backups"] if b["status"] == "failed")
     assert not os.path.exists(os.path.join(failed["path"], "manifest.json"))
+
+
+def wait_for(probe, seconds):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        found = probe()
+        if found:
+            return found
+        time.sleep(0.02)
+    return None
+
+
+def test_a_copy_killed_mid_read_claims_nothing_and_the_next_run_cleans_up_but_not_a_live_run(portal_sim, capsys, tmp_path):
+    portal_sim.reset(state="demo", task_seconds=TASK_SECONDS)
+    repository = tmp_path / "repo"
+    manifests, luns = take_backup(portal_sim, capsys, tmp_path, "k1", vms=("db-01",))
+    args = tmp_path / "args.json"
+    args.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": dict(repository=str(repository), manifests=manifests, host_label="unit",
+                                                            iscsi_portal=portal_of(portal_sim), parallel_disks=1)}))
+    # The credentials go through the environment (readable by this user only), never a file or the command line.
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path), CLOUDTOWER_HOST=portal_sim.url, CLOUDTOWER_USERNAME=USERNAME,
+               CLOUDTOWER_PASSWORD=PASSWORD)
+    # The portal drops the read after a moment and refuses reconnects for a while: the copy is caught mid-read.
+    portal_sim.set_dataplane_faults({"iscsi_drops": [{"after_seconds": 0.5, "refuse_seconds": 30, "next": 1}]})
+    module = "ansible_collections.smartx.cloudtower.plugins.modules.cloudtower_backup_copy"
+    with subprocess.Popen([sys.executable, "-m", module, str(args)], env=env, start_new_session=True,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE) as child:
+        try:
+            temporary = wait_for(lambda: glob.glob(str(repository / "*" / "*" / "*" / ".*.tmp")), 60)
+        finally:
+            os.killpg(child.pid, signal.SIGKILL)  # the module and its qemu-img, as a killed job would lose them
+            child.wait()
+    portal_sim.set_dataplane_faults({})
+    assert temporary, "the copy never started writing: %s" % child.stderr.read()[-2000:]
+    assert not glob.glob(str(repository / "**" / "manifest.json"), recursive=True)
+    killed_clones = [lun["name"] for lun in portal_sim.state()["iscsi_luns"] if lun["name"].startswith(iscsi.BACKUP_PREFIX)]
+    assert len(killed_clones) == 1
+
+    # Another run of this host, alive: its clone and its temporary file must outlive the next run's cleanup.
+    registry = repo.RunRegistry()
+    live = registry.start()
+    try:
+        target = next(t for t in portal_sim.state()["iscsi_targets"] if t["name"] == "smartx-cloudtower-backup-unit")
+        vm_id = luns[0]["vm"]["id"]
+        client = CloudTowerClient(ConnectionSettings(portal_sim.url, USERNAME, PASSWORD))
+        client.call("clone-iscsi-lun-from-snapshot", [{"iscsi_target_id": target["id"], "name": iscsi.clone_name(vm_id, 7, live),
+                                                       "snapshot_id": luns[0]["id"]}])
+        live_file = os.path.join(os.path.dirname(temporary[0]), ".disk-7.qcow2.%s.tmp" % live)
+        open(live_file, "w").close()
+        run = copy(portal_sim, capsys, repository, manifests)
+        assert not run.result.get("failed"), run.result.get("msg")
+        assert [lun["name"] for lun in run.result["leftovers_removed"]] == killed_clones
+        assert [lun["name"] for lun in run.result["clones_of_live_runs"]] == [iscsi.clone_name(vm_id, 7, live)]
+        assert set(temporary) <= set(run.result["temporary_files_removed"]) and os.path.exists(live_file)
+        assert not [path for path in temporary if os.path.exists(path)]
+    finally:
+        registry.finish(live)
+    backup = run.result["backups"][0]
+    assert backup["status"] == "copied"
+    assert raw_digest(os.path.join(backup["path"], "disk-0.qcow2"), tmp_path) == portal_sim.volume_digest(luns[0]["id"])["digest"]
