@@ -19,6 +19,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.smartx.cloudtower.plugins.module_utils.api import iscsi
+from ansible_collections.smartx.cloudtower.plugins.module_utils.copy_progress import ProgressBoard
 from ansible_collections.smartx.cloudtower.plugins.module_utils.errors import CloudTowerError
 from ansible_collections.smartx.cloudtower.plugins.module_utils.manifest import utc_timestamp
 from ansible_collections.smartx.cloudtower.plugins.module_utils.manifest_files import read_manifest
@@ -85,13 +86,14 @@ def load_vm_copies(paths, settings):
 class Copier:
     """Runs the copies of a batch; API calls are serialised (the client is not shared between threads), copies are not."""
 
-    def __init__(self, client, waiter, runner, settings, clock=time.monotonic, registry=None):
+    def __init__(self, client, waiter, runner, settings, clock=time.monotonic, registry=None, progress=None):
         self.api = iscsi.IscsiApi(client, waiter)
         self.client = client
         self.runner = runner
         self.settings = settings
         self.clock = clock
         self.registry = registry or repo.RunRegistry()
+        self.progress = progress or ProgressBoard()
         self.token = None
         self.api_lock = threading.Lock()
         self.targets = {}
@@ -166,8 +168,10 @@ class Copier:
             except transports.CopyError as error:
                 raise transports.CopyError("clone", error.message)
             opts = transports.iscsi_image_opts(place["host"], place["port"], place["target"]["iqn_name"], clone["lun_id"], place["initiator"])
-            source_digest = transports.read_lun(self.runner, opts, temporary, plan["backing"])
-            entry = self.check_new_file(temporary, disk, source_digest)
+            # Streaming qemu-img's progress only pays when someone reads the board.
+            progress = self.progress.reporter((id(vm_copy), index)) if self.progress.path else None
+            source_digest = transports.read_lun(self.runner, opts, temporary, plan["backing"], progress)
+            entry = self.check_new_file(temporary, disk, source_digest, progress)
         finally:
             if clone is not None:
                 self.delete_clone(clone)
@@ -176,7 +180,7 @@ class Copier:
                      chain_depth=plan["depth"], stored_size=repo.stored_size(final), duration=round(self.clock() - started, 3))
         return entry
 
-    def check_new_file(self, path, disk, source_digest=None):
+    def check_new_file(self, path, disk, source_digest=None, progress=None):
         """qemu-img check and digests of a new file, before it gets its final name: nothing unchecked is kept.
 
         An increment is also compared with the digest of the LUN as it was read: the chain must read back the same.
@@ -188,10 +192,14 @@ class Copier:
         size = int(info["virtual-size"])
         if disk.get("size") and int(disk["size"]) != size:
             raise transports.CopyError("verify", "the copy has %d bytes, the disk %s" % (size, disk["size"]))
-        digest = transports.logical_digest(self.runner, path, size, token=self.token)
+        # The stored file's sha256 is taken while qemu-img reads the content back: two passes, one wait.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            file_sha256 = pool.submit(transports.file_sha256, path)
+            digest = transports.logical_digest(self.runner, path, size, token=self.token, progress=progress)
+            file_sha256 = file_sha256.result()
         if source_digest is not None and digest != source_digest:
             raise transports.CopyError("verify", "the increment read through its chain differs from the disk as read")
-        return {"format": "qcow2", "virtual_size": size, "file_sha256": transports.file_sha256(path),
+        return {"format": "qcow2", "virtual_size": size, "file_sha256": file_sha256,
                 "digest": {"algorithm": transports.DIGEST_ALGORITHM, "value": digest}, "verified_at": utc_timestamp()}
 
     def delete_clone(self, clone):
@@ -210,12 +218,20 @@ class Copier:
         plans = [(disk, repo.chain_plan(backups, disk, self.settings.incremental, self.settings.full_every)) for disk in vm_copy.disks]
         return plans, removed
 
+    def plan(self, vm_copies):
+        """Check mode: which backups a real run would copy (V(planned)) and which exist already; nothing is sent."""
+        for vm_copy in vm_copies:
+            vm_copy.status = "exists" if repo.read_backup(vm_copy.directory) is not None else "planned"
+        return vm_copies
+
     def run(self, vm_copies):
         """Copy every VM; returns (results, removed temporary files). The run is registered alive meanwhile."""
         self.token = self.registry.start()
+        self.progress.start()
         try:
             return self.copy_all(vm_copies)
         finally:
+            self.progress.finish()
             self.registry.finish(self.token)
 
     def copy_all(self, vm_copies):
@@ -232,6 +248,8 @@ class Copier:
                 continue
             removed.extend(cleaned)
             jobs.extend((vm_copy, disk, plan, place) for disk, plan in plans)
+            for disk, _plan in plans:
+                self.progress.add((id(vm_copy), disk.get("index")), vm_copy.label, disk.get("index"), disk.get("size"))
         outcomes = self.run_jobs(jobs)
         for vm_copy in vm_copies:
             if vm_copy.status is None and vm_copy.failure is None:
@@ -244,14 +262,19 @@ class Copier:
 
         def work(job):
             vm_copy, disk, plan, place = job
+            key = (id(vm_copy), disk.get("index"))
             if vm_copy.failure is not None:
+                self.progress.done(key, "failed")
                 return  # A disk of this VM failed already: its backup cannot be complete.
             try:
-                outcomes[(id(vm_copy), disk.get("index"))] = self.copy_disk(vm_copy, disk, plan, place)
+                outcomes[key] = self.copy_disk(vm_copy, disk, plan, place)
+                self.progress.done(key, "copied")
+                return
             except transports.CopyError as error:
                 vm_copy.fail(disk.get("index"), error.step or "read", error.message)
             except (OSError, ValueError, KeyError) as error:
                 vm_copy.fail(disk.get("index"), "write", str(error))
+            self.progress.done(key, "failed")
 
         with ThreadPoolExecutor(max_workers=max(1, self.settings.parallel_disks)) as pool:
             list(pool.map(work, jobs))
@@ -275,4 +298,4 @@ class Copier:
 
 def result_of(vm_copy):
     return {"vm": vm_stub(vm_copy.vm), "backup": vm_copy.name, "path": vm_copy.directory,
-            "status": vm_copy.status or ("failed" if vm_copy.failure else "planned"), "failure": vm_copy.failure}
+            "status": vm_copy.status or "failed", "failure": vm_copy.failure}

@@ -18,7 +18,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import struct
+import subprocess
+import threading
 
 DIGEST_ALGORITHM = "sha256-sparse-64k-v1"
 BLOCK = 64 * 1024
@@ -26,6 +29,8 @@ SEEK_DATA = getattr(os, "SEEK_DATA", 3)
 SEEK_HOLE = getattr(os, "SEEK_HOLE", 4)
 # qemu-io commands per process when marking blocks zero: one process, not one per block, within argv limits.
 ZERO_COMMANDS_PER_RUN = 2000
+# What qemu-img -p prints as it goes: "    (12.00/100%)" lines ended by carriage returns.
+PROGRESS = re.compile(rb"\((\d+(?:\.\d+)?)/100%\)")
 
 
 class CopyError(Exception):
@@ -52,10 +57,37 @@ def run_checked(runner, step, argv):
     return out
 
 
-def read_lun(runner, image_opts, output, backing=None):
+def run_streaming(argv, on_percent):
+    """(rc, stdout, stderr) of a qemu-img command given -p, calling on_percent(percent) as it reports progress."""
+    argv = argv[:2] + ["-p"] + argv[2:]
+    with subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
+        errors = []
+        reader = threading.Thread(target=lambda: errors.append(process.stderr.read()), daemon=True)
+        reader.start()
+        pending = b""
+        for chunk in iter(lambda: process.stdout.read1(4096), b""):
+            *lines, pending = re.split(rb"[\r\n]", pending + chunk)
+            for line in lines:
+                match = PROGRESS.search(line)
+                if match:
+                    on_percent(float(match.group(1)))
+        process.wait()
+        reader.join()
+    return process.returncode, "", b"".join(errors).decode("utf-8", "replace")
+
+
+def convert(runner, step, argv, progress=None, phase=None):
+    """run_checked of a qemu-img convert; with progress(phase, percent), streaming its progress."""
+    if progress is None:
+        return run_checked(runner, step, argv)
+    return run_checked(lambda command: run_streaming(command, lambda percent: progress(phase, percent)), step, argv)
+
+
+def read_lun(runner, image_opts, output, backing=None, progress=None):
     """Read a LUN into output (QCOW2, zero blocks not stored); with backing, store only what differs from it.
 
     Returns the digest of what was read when it was read through a raw copy (increments), else None.
+    progress(phase, percent), when given, hears how far each long qemu-img command is.
 
     qemu-img convert -B writes every allocated block whatever the backing holds, and qemu-img rebase compares the
     whole virtual size (minutes for a 500 GiB disk). So an increment is made from sparse raw copies whose cost
@@ -65,14 +97,15 @@ def read_lun(runner, image_opts, output, backing=None):
     The backing stays a relative path, so the repository can move. QCOW2 is only ever written by qemu-img.
     """
     if backing is None:
-        run_checked(runner, "read", ["qemu-img", "convert", "-O", "qcow2", "--image-opts", image_opts, output])
+        convert(runner, "read", ["qemu-img", "convert", "-O", "qcow2", "--image-opts", image_opts, output], progress, "reading")
         return None
     directory = os.path.dirname(output)
     new_raw, old_raw, patch = (os.path.join(directory, ".%s.%s.tmp" % (os.path.basename(output).lstrip("."), part))
                                for part in ("new", "old", "patch"))
     try:
-        run_checked(runner, "read", ["qemu-img", "convert", "-O", "raw", "--image-opts", image_opts, new_raw])
-        run_checked(runner, "read", ["qemu-img", "convert", "-O", "raw", os.path.join(directory, backing), old_raw])
+        convert(runner, "read", ["qemu-img", "convert", "-O", "raw", "--image-opts", image_opts, new_raw], progress, "reading")
+        convert(runner, "read", ["qemu-img", "convert", "-O", "raw", os.path.join(directory, backing), old_raw], progress,
+                "reading the previous backup")
         size = os.path.getsize(new_raw)
         zeroed = write_patch(new_raw, old_raw, patch, size)
         run_checked(runner, "write", ["qemu-img", "convert", "-O", "qcow2", patch, output])
@@ -182,7 +215,7 @@ def sparse_digest_of_raw(path, size):
     return digest.hexdigest()
 
 
-def logical_digest(runner, path, virtual_size, step="verify", token=None):
+def logical_digest(runner, path, virtual_size, step="verify", token=None, progress=None):
     """The digest of what a restore of path (through its backing chain) reads.
 
     qemu-img converts the chain into a hidden sparse raw file beside it (only data is written), which is hashed
@@ -191,7 +224,7 @@ def logical_digest(runner, path, virtual_size, step="verify", token=None):
     # Named with the run's token: a copy run cleaning up leaves the files of live runs alone.
     raw = os.path.join(os.path.dirname(path), ".%s.%s.verify.tmp" % (os.path.basename(path), token or "run"))
     try:
-        run_checked(runner, step, ["qemu-img", "convert", "-O", "raw", path, raw])
+        convert(runner, step, ["qemu-img", "convert", "-O", "raw", path, raw], progress, "verifying")
         return sparse_digest_of_raw(raw, virtual_size)
     finally:
         if os.path.exists(raw):

@@ -108,6 +108,14 @@ options:
     description: Fail the task when a VM's copy failed. With V(false) those VMs are only listed in RV(failed_vms).
     type: bool
     default: true
+  progress_file:
+    description:
+      - A file (mode 0600) the copy writes every few seconds while it runs, atomically, with each disk's progress -
+        C(phase), C(bytes), C(size), C(percent), C(rate) in bytes per second, C(status) - and C(lines), the same as
+        text; at the end C(finished) is V(true).
+      - Run the task with C(async) and read this file to show progress of long copies, as the
+        P(smartx.cloudtower.vm_backup#role) role does.
+    type: path
 notes:
   - Each disk costs one C(clone-iscsi-lun-from-snapshot) and one C(delete-iscsi-lun) request (and their task polls);
     the target is looked up once per cluster and run.
@@ -195,6 +203,7 @@ targets:
 
 from ansible_collections.smartx.cloudtower.plugins.module_utils.backup_copy import Copier, CopySettings, load_vm_copies, result_of
 from ansible_collections.smartx.cloudtower.plugins.module_utils.api.iscsi import parse_portal
+from ansible_collections.smartx.cloudtower.plugins.module_utils.copy_progress import ProgressBoard
 from ansible_collections.smartx.cloudtower.plugins.module_utils.errors import CloudTowerError, InputError
 from ansible_collections.smartx.cloudtower.plugins.module_utils.manifest_files import check_backup_dir, parse_mode
 from ansible_collections.smartx.cloudtower.plugins.module_utils.module import CloudTowerModule
@@ -231,13 +240,16 @@ def run(module):
     copies, unreadable = load_vm_copies(module.params["manifests"], settings)
     if copies and not module.check_mode and module.get_bin_path("qemu-img") is None:
         raise InputError("transport", module.params["transport"], "needs qemu-img on this host (Debian: qemu-utils, qemu-block-extra)")
-    copier = Copier(module.client, module.waiter, module.run_command, settings)
+    progress = ProgressBoard(module.params.get("progress_file")) if not module.check_mode else None
+    copier = Copier(module.client, module.waiter, module.run_command, settings, progress=progress)
     removed = []
-    if not module.check_mode:
+    if module.check_mode:
+        copier.plan(copies)
+    else:
         copies, removed = copier.run(copies)
     failures = unreadable + [c.failure for c in copies if c.failure]
     result = dict(
-        changed=any(c.status == "copied" for c in copies) or bool(copier.leftovers or copier.target_actions or removed),
+        changed=any(c.status in ("copied", "planned") for c in copies) or bool(copier.leftovers or copier.target_actions or removed),
         backups=[result_of(c) for c in copies],
         failed_vms=failures,
         succeeded_vm_ids=[c.vm["id"] for c in copies if c.status in ("copied", "exists")],
@@ -267,6 +279,7 @@ def main():
             file_mode=dict(type="str", default="0640"),
             wait_timeout=dict(type="int", default=600),
             fail_on_error=dict(type="bool", default=True),
+            progress_file=dict(type="path"),
         ),
         supports_check_mode=True,
         non_blank=("repository", "iscsi_portal", "host_label"),

@@ -47,5 +47,15 @@ repo_work: '$WORK'
 repo_simulator_dir: '$(dirname "$SIM")'
 VARS
 
+set -o pipefail
 ANSIBLE_LOOKUP_PLUGINS=$(cd ../setup_simulator/lookup_plugins && pwd) \
-    ansible-playbook -i "${INVENTORY_PATH:-localhost,}" -c local -e "@$CONFIG" -e "@$WORK/repo_vars.yml" repository.yml "$@"
+    ansible-playbook -i "${INVENTORY_PATH:-localhost,}" -c local -e "@$CONFIG" -e "@$WORK/repo_vars.yml" repository.yml "$@" \
+    | tee "$WORK/play.out"
+
+# The copy runs in the background and the role prints each disk's progress while it runs (AWX users watch it).
+for line in '"db-01 disk 0: copied' '"web-01 disk 0: copied' 'disk\(s\): [0-9]+ copied, 0 running, 0 waiting, 0 failed'; do
+    if ! grep -qE -- "$line" "$WORK/play.out"; then
+        echo "FAILED: no progress line with '$line' in the output" >&2
+        exit 1
+    fi
+done

@@ -18,6 +18,7 @@ import pytest
 
 from ansible_collections.smartx.cloudtower.plugins.module_utils import repository as repo
 from ansible_collections.smartx.cloudtower.plugins.module_utils import transports
+from ansible_collections.smartx.cloudtower.plugins.module_utils.copy_progress import ProgressBoard
 from ansible_collections.smartx.cloudtower.plugins.module_utils.verify import verify_backup
 
 MIB = 1024 * 1024
@@ -141,3 +142,35 @@ def test_verify_refuses_a_manifest_that_is_not_a_repository_backup(tmp_path):
     path.write_text(json.dumps({"format": "something else"}))
     result = verify_backup(run, str(path))
     assert result["status"] == "failed" and "not a repository backup manifest" in result["message"]
+
+
+@needs_qemu
+def test_progress_is_heard_per_phase_and_written_for_the_role(tmp_path):
+    lun = raw_disk(tmp_path / "lun.raw", [(0, os.urandom(8 * MIB)), (3000 * MIB, os.urandom(MIB))])
+    (tmp_path / "b1").mkdir()
+    board = ProgressBoard(str(tmp_path / "progress.json"), interval=0.05)
+    board.add("d0", "db-01", 0, SIZE)
+    board.start()
+    heard = []
+
+    def progress(phase, percent):
+        heard.append((phase, percent))
+        board.reporter("d0")(phase, percent)
+
+    output = str(tmp_path / "b1" / "disk-0.qcow2")
+    transports.read_lun(run, opts(lun), output, progress=progress)
+    assert heard and {phase for phase, _p in heard} == {"reading"} and heard[-1][1] == 100.0
+    board.write()  # what the writer thread writes every interval; written here so as not to race it
+    running = json.loads((tmp_path / "progress.json").read_text())
+    assert running["finished"] is False
+    assert running["lines"][1].startswith("db-01 disk 0: reading 4.0 GiB of 4.0 GiB (100.0%), ") and running["lines"][1].endswith("/s")
+    board.done("d0", "copied")
+    board.finish()
+    final = json.loads((tmp_path / "progress.json").read_text())
+    assert final["finished"] is True and final["lines"][1] == "db-01 disk 0: copied (4.0 GiB)"
+    assert final["summary"].startswith("1 disk(s): 1 copied, 0 running, 0 waiting, 0 failed")
+    assert oct(os.stat(tmp_path / "progress.json").st_mode & 0o777) == oct(0o600)
+    # A failing command still fails as it would without progress, naming its step.
+    with pytest.raises(transports.CopyError) as failed:
+        transports.read_lun(run, opts(tmp_path / "absent.raw"), str(tmp_path / "b1" / "x.qcow2"), progress=progress)
+    assert failed.value.step == "read" and "qemu-img convert exited 1" in failed.value.message

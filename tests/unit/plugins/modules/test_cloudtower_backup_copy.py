@@ -142,17 +142,24 @@ def test_full_then_incremental_backups_are_byte_identical_and_small(portal_sim, 
     assert [b["status"] for b in bad["backups"]] == ["failed", "failed"]
 
 
-def test_check_mode_sends_no_mutation_and_a_rerun_copies_nothing(portal_sim, capsys, tmp_path):
+def test_check_apply_again_check_through_the_request_log(portal_sim, capsys, tmp_path):
     portal_sim.reset(state="demo", task_seconds=TASK_SECONDS)
     repository = tmp_path / "repo"
-    manifests, dummy = take_backup(portal_sim, capsys, tmp_path, "c1", vms=("web-01",))
+    manifests, luns = take_backup(portal_sim, capsys, tmp_path, "c1", vms=("web-01",))
     planned = copy(portal_sim, capsys, repository, manifests, check_mode=True)
-    assert planned.sent == [] and [b["status"] for b in planned.result["backups"]] == ["planned"]
+    assert planned.result["changed"] and [b["status"] for b in planned.result["backups"]] == ["planned"]
+    assert planned.sent == [] and planned.requested == []  # check mode does not even read
     assert not os.path.exists(repository / "cluster-a")
-    copy(portal_sim, capsys, repository, manifests)
+    applied = copy(portal_sim, capsys, repository, manifests)
+    assert applied.result["changed"] and [b["status"] for b in applied.result["backups"]] == ["copied"]
+    assert sorted(set(applied.accepted)) == ["clone-iscsi-lun-from-snapshot", "create-iscsi-target", "delete-iscsi-lun"]
+    assert applied.accepted.count("clone-iscsi-lun-from-snapshot") == len(luns)
     again = copy(portal_sim, capsys, repository, manifests)
     assert [b["status"] for b in again.result["backups"]] == ["exists"] and not again.result["changed"]
-    assert "clone-iscsi-lun-from-snapshot" not in again.sent
+    assert again.sent == [] and again.result["succeeded_vm_ids"] == [luns[0]["vm"]["id"]]
+    checked = copy(portal_sim, capsys, repository, manifests, check_mode=True)
+    assert [b["status"] for b in checked.result["backups"]] == ["exists"] and not checked.result["changed"]
+    assert checked.sent == []
 
 
 def test_leftover_clones_and_temporary_files_are_removed(portal_sim, capsys, tmp_path):
