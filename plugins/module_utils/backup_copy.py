@@ -32,7 +32,7 @@ class CopySettings:
     """What the module was asked to do, checked before any request."""
 
     def __init__(self, repository, incremental=True, full_every=0, parallel_disks=2, iscsi_portal=None,
-                 host_label=None, dir_mode=repo.DIR_MODE, file_mode=repo.FILE_MODE):
+                 host_label=None, dir_mode=repo.DIR_MODE, file_mode=repo.FILE_MODE, chap=None):
         self.repository = repository
         self.incremental = incremental
         self.full_every = full_every
@@ -41,6 +41,8 @@ class CopySettings:
         self.host_label = iscsi.host_label(host_label)
         self.dir_mode = dir_mode
         self.file_mode = file_mode
+        # (name, secret) when the backup target asks for CHAP; the secret goes to CloudTower and to qemu-img's pipe only.
+        self.chap = chap
 
 
 class VmCopy:
@@ -115,6 +117,8 @@ class Copier:
             except CloudTowerError as error:
                 request_id = getattr(error, "request_id", None) or self.last_request_id()
                 message = error.message
+                if self.settings.chap and self.settings.chap[1]:
+                    message = message.replace(self.settings.chap[1], "********")  # should CloudTower echo the secret
                 if request_id and request_id not in message:
                     message += " (x-tower-request-id: %s)" % request_id
                 raise transports.CopyError(None, message)
@@ -130,7 +134,7 @@ class Copier:
         address = iscsi.local_address_towards(host, port)
         initiator = iscsi.initiator_name(self.settings.host_label)
         name = iscsi.backup_target_name(self.settings.host_label)
-        target, action = self.api_step(self.api.ensure_target, cluster_id, name, address, initiator)
+        target, action = self.api_step(self.api.ensure_target, cluster_id, name, address, initiator, self.settings.chap)
         if action:
             self.target_actions.append({"cluster_id": cluster_id, "target": name, "action": action, "ip_whitelist": address})
         self.remove_leftovers(target)
@@ -167,10 +171,12 @@ class Copier:
                                       iscsi.clone_name(vm_copy.vm["id"], index, self.token), lun_snapshot.get("id"))
             except transports.CopyError as error:
                 raise transports.CopyError("clone", error.message)
-            opts = transports.iscsi_image_opts(place["host"], place["port"], place["target"]["iqn_name"], clone["lun_id"], place["initiator"])
+            chap = self.settings.chap
+            opts = transports.iscsi_image_opts(place["host"], place["port"], place["target"]["iqn_name"], clone["lun_id"], place["initiator"],
+                                               chap[0] if chap else None)
             # Streaming qemu-img's progress only pays when someone reads the board.
             progress = self.progress.reporter((id(vm_copy), index)) if self.progress.path else None
-            source_digest = transports.read_lun(self.runner, opts, temporary, plan["backing"], progress)
+            source_digest = transports.read_lun(self.runner, opts, temporary, plan["backing"], progress, chap[1] if chap else None)
             entry = self.check_new_file(temporary, disk, source_digest, progress)
         finally:
             if clone is not None:

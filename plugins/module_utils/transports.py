@@ -31,6 +31,7 @@ SEEK_HOLE = getattr(os, "SEEK_HOLE", 4)
 ZERO_COMMANDS_PER_RUN = 2000
 # What qemu-img -p prints as it goes: "    (12.00/100%)" lines ended by carriage returns.
 PROGRESS = re.compile(rb"\((\d+(?:\.\d+)?)/100%\)")
+SECRET_ID = "chap0"
 
 
 class CopyError(Exception):
@@ -42,10 +43,37 @@ class CopyError(Exception):
         self.message = message
 
 
-def iscsi_image_opts(host, port, iqn, lun, initiator):
-    """qemu's --image-opts for a LUN, read as initiator (the name the target's whitelist holds)."""
+def iscsi_image_opts(host, port, iqn, lun, initiator, chap_user=None):
+    """qemu's --image-opts for a LUN, read as initiator (the name the target's whitelist holds).
+
+    With chap_user, the CHAP secret is the qemu secret object SECRET_ID, which run_with_secret hands to qemu-img
+    through a pipe: never on the command line, never in a file.
+    """
     portal = "[%s]:%d" % (host, port) if ":" in host else "%s:%d" % (host, port)
-    return "driver=iscsi,transport=tcp,portal=%s,target=%s,lun=%d,initiator-name=%s" % (portal, iqn, int(lun), initiator)
+    opts = "driver=iscsi,transport=tcp,portal=%s,target=%s,lun=%d,initiator-name=%s" % (portal, iqn, int(lun), initiator)
+    return opts + (",user=%s,password-secret=%s" % (chap_user, SECRET_ID) if chap_user else "")
+
+
+def run_with_secret(argv, secret, on_percent=None):
+    """(rc, stdout, stderr) of a qemu-img command reading a LUN with CHAP: the secret goes through a pipe.
+
+    qemu reads "--object secret,file=/dev/fd/N" to its end; the pipe's write end is closed before qemu-img starts,
+    so the secret is never on a command line (ps shows /dev/fd/N) nor in any file.
+    """
+    read_end, write_end = os.pipe()
+    try:
+        os.write(write_end, secret.encode("utf-8"))
+        os.close(write_end)
+        write_end = None
+        argv = argv[:2] + ["--object", "secret,id=%s,file=/dev/fd/%d" % (SECRET_ID, read_end)] + argv[2:]
+        if on_percent is not None:
+            return run_streaming(argv, on_percent, pass_fds=(read_end,))
+        done = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, pass_fds=(read_end,), check=False)
+        return done.returncode, done.stdout, done.stderr
+    finally:
+        os.close(read_end)
+        if write_end is not None:
+            os.close(write_end)
 
 
 def run_checked(runner, step, argv):
@@ -57,10 +85,10 @@ def run_checked(runner, step, argv):
     return out
 
 
-def run_streaming(argv, on_percent):
+def run_streaming(argv, on_percent, pass_fds=()):
     """(rc, stdout, stderr) of a qemu-img command given -p, calling on_percent(percent) as it reports progress."""
     argv = argv[:2] + ["-p"] + argv[2:]
-    with subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
+    with subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, pass_fds=pass_fds) as process:
         errors = []
         reader = threading.Thread(target=lambda: errors.append(process.stderr.read()), daemon=True)
         reader.start()
@@ -76,18 +104,22 @@ def run_streaming(argv, on_percent):
     return process.returncode, "", b"".join(errors).decode("utf-8", "replace")
 
 
-def convert(runner, step, argv, progress=None, phase=None):
-    """run_checked of a qemu-img convert; with progress(phase, percent), streaming its progress."""
+def convert(runner, step, argv, progress=None, phase=None, secret=None):
+    """run_checked of a qemu-img convert; with progress(phase, percent), streaming its progress; with secret, CHAP."""
+    on_percent = (lambda percent: progress(phase, percent)) if progress is not None else None
+    if secret is not None:
+        return run_checked(lambda command: run_with_secret(command, secret, on_percent), step, argv)
     if progress is None:
         return run_checked(runner, step, argv)
-    return run_checked(lambda command: run_streaming(command, lambda percent: progress(phase, percent)), step, argv)
+    return run_checked(lambda command: run_streaming(command, on_percent), step, argv)
 
 
-def read_lun(runner, image_opts, output, backing=None, progress=None):
+def read_lun(runner, image_opts, output, backing=None, progress=None, secret=None):
     """Read a LUN into output (QCOW2, zero blocks not stored); with backing, store only what differs from it.
 
     Returns the digest of what was read when it was read through a raw copy (increments), else None.
-    progress(phase, percent), when given, hears how far each long qemu-img command is.
+    progress(phase, percent), when given, hears how far each long qemu-img command is. secret: the CHAP secret of
+    image_opts' password-secret (see iscsi_image_opts).
 
     qemu-img convert -B writes every allocated block whatever the backing holds, and qemu-img rebase compares the
     whole virtual size (minutes for a 500 GiB disk). So an increment is made from sparse raw copies whose cost
@@ -97,13 +129,13 @@ def read_lun(runner, image_opts, output, backing=None, progress=None):
     The backing stays a relative path, so the repository can move. QCOW2 is only ever written by qemu-img.
     """
     if backing is None:
-        convert(runner, "read", ["qemu-img", "convert", "-O", "qcow2", "--image-opts", image_opts, output], progress, "reading")
+        convert(runner, "read", ["qemu-img", "convert", "-O", "qcow2", "--image-opts", image_opts, output], progress, "reading", secret)
         return None
     directory = os.path.dirname(output)
     new_raw, old_raw, patch = (os.path.join(directory, ".%s.%s.tmp" % (os.path.basename(output).lstrip("."), part))
                                for part in ("new", "old", "patch"))
     try:
-        convert(runner, "read", ["qemu-img", "convert", "-O", "raw", "--image-opts", image_opts, new_raw], progress, "reading")
+        convert(runner, "read", ["qemu-img", "convert", "-O", "raw", "--image-opts", image_opts, new_raw], progress, "reading", secret)
         convert(runner, "read", ["qemu-img", "convert", "-O", "raw", os.path.join(directory, backing), old_raw], progress,
                 "reading the previous backup")
         size = os.path.getsize(new_raw)

@@ -86,6 +86,18 @@ options:
     description: How many disks are copied at the same time (over all VMs of the task).
     type: int
     default: 2
+  chap_name:
+    description:
+      - With O(chap_secret), the backup target asks for CHAP with this name and secret besides the initiator
+        whitelist (set on the target, and set again when someone changed it), and C(qemu-img) logs in with them.
+      - Without them the target's CHAP is off (its whitelist of this host is what admits it).
+    type: str
+  chap_secret:
+    description:
+      - The CHAP secret (CloudTower wants 12 to 16 characters). It is sent to CloudTower in the target's settings and
+        handed to C(qemu-img) through a pipe (C(--object secret,file=/dev/fd/N)): it is never on a command line, in a
+        file or in the task's output.
+    type: str
   host_label:
     description:
       - The name of this backup host in the backup target's name and initiator name. Defaults to the host name.
@@ -223,11 +235,16 @@ def settings_from(module):
             parse_portal("iscsi_portal", params["iscsi_portal"])
         except CloudTowerError as error:
             raise InputError("iscsi_portal", params["iscsi_portal"], "must be host or host:port") from error
+    if bool(params.get("chap_name")) != bool(params.get("chap_secret")):
+        given, missing = ("chap_name", "chap_secret") if params.get("chap_name") else ("chap_secret", "chap_name")
+        # The value of chap_secret is never shown, not even in an error.
+        raise InputError(missing, None, "is required with %s: CHAP needs both" % given)
     repository = check_backup_dir("repository", params["repository"], probe=not module.check_mode)
     return CopySettings(repository, incremental=params["incremental"], full_every=params["full_every"],
                         parallel_disks=params["parallel_disks"], iscsi_portal=params.get("iscsi_portal"),
                         host_label=params.get("host_label"), dir_mode=parse_mode("dir_mode", params["dir_mode"]),
-                        file_mode=parse_mode("file_mode", params["file_mode"]))
+                        file_mode=parse_mode("file_mode", params["file_mode"]),
+                        chap=(params["chap_name"], params["chap_secret"]) if params.get("chap_name") else None)
 
 
 def describe_failure(failure):
@@ -280,9 +297,11 @@ def main():
             wait_timeout=dict(type="int", default=600),
             fail_on_error=dict(type="bool", default=True),
             progress_file=dict(type="path"),
+            chap_name=dict(type="str"),
+            chap_secret=dict(type="str", no_log=True),
         ),
         supports_check_mode=True,
-        non_blank=("repository", "iscsi_portal", "host_label"),
+        non_blank=("repository", "iscsi_portal", "host_label", "chap_name"),
     )
     module.subject = "Copy of VM backups into repository %s" % module.params["repository"]
     module.run(run)

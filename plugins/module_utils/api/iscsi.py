@@ -81,21 +81,24 @@ class IscsiApi:
         targets = self.client.call("get-iscsi-targets", {"where": {"name": name, "cluster": {"id": cluster_id}}}) or []
         return targets[0] if targets else None
 
-    def ensure_target(self, cluster_id, name, address, iqn):
+    def ensure_target(self, cluster_id, name, address, iqn, chap=None):
         """The backup target of this host on the cluster, created when missing, its whitelists set to this host only.
 
-        Returns (target, action) where action is 'created', 'restricted' (whitelists were wider or other) or None.
+        chap (name, secret) makes the target ask for CHAP too; without it CHAP is off. Returns (target, action) where
+        action is 'created', 'restricted' (whitelists or CHAP were other than wanted) or None.
         """
-        wanted = {"ip_whitelist": address, "iqn_whitelist": iqn}
+        wanted = {"ip_whitelist": address, "iqn_whitelist": iqn, "chap_enabled": bool(chap)}
+        if chap:
+            wanted.update(chap_name=chap[0], chap_secret=chap[1])
         target = self.find_target(cluster_id, name)
         if target is None:
             params = dict(TARGET_LAYOUT, cluster_id=cluster_id, name=name, description="smartx.cloudtower backups", **wanted)
             replies = self.client.mutate("create-iscsi-target", [params])
             self.waiter.wait([r["task_id"] for r in replies if r.get("task_id")], context="create backup iSCSI target %s" % name)
             return self.find_target(cluster_id, name), "created"
-        if any(target.get(key) != value for key, value in wanted.items()) or target.get("chap_enabled"):
-            # Someone widened it (or it was made for another address): a backup target is never left open.
-            replies = self.client.mutate("update-iscsi-target", {"where": {"id": target["id"]}, "data": dict(wanted, chap_enabled=False)})
+        if any(bool(target.get(key)) != value if key == "chap_enabled" else target.get(key) != value for key, value in wanted.items()):
+            # Someone widened it (or it was made for another address, or other CHAP): a backup target is never left open.
+            replies = self.client.mutate("update-iscsi-target", {"where": {"id": target["id"]}, "data": wanted})
             self.waiter.wait([r["task_id"] for r in replies if r.get("task_id")], context="restrict backup iSCSI target %s" % name)
             return self.find_target(cluster_id, name), "restricted"
         return target, None

@@ -1,6 +1,6 @@
 """The request log behind GET /__sim/requests and the --record JSON-lines file.
 
-Secrets never reach either: request passwords and response tokens are replaced with "<redacted>" before
+Secrets never reach either: request passwords, CHAP secrets and response tokens are replaced with "<redacted>" before
 anything is stored, and the Authorization header is not kept at all.
 """
 
@@ -9,7 +9,7 @@ import json
 import threading
 
 REDACTED = "<redacted>"
-SECRET_KEYS = ("password", "token")
+SECRET_KEYS = ("password", "token", "chap_secret")
 
 
 def redact(value):

@@ -258,3 +258,41 @@ def test_a_copy_killed_mid_read_claims_nothing_and_the_next_run_cleans_up_but_no
     backup = run.result["backups"][0]
     assert backup["status"] == "copied"
     assert raw_digest(os.path.join(backup["path"], "disk-0.qcow2"), tmp_path) == portal_sim.volume_digest(luns[0]["id"])["digest"]
+
+
+def test_chap_is_set_on_the_target_and_its_secret_stays_off_command_lines_logs_and_results(portal_sim, capsys, tmp_path, monkeypatch):
+    portal_sim.reset(state="demo", task_seconds=TASK_SECONDS)
+    secret = "chap-" + os.urandom(5).hex()  # 15 characters
+    commands = []
+    real_popen = subprocess.Popen
+
+    def spy(argv, *args, **kwargs):
+        commands.append([a.decode() if isinstance(a, bytes) else str(a) for a in argv])  # run_command passes bytes
+        return real_popen(argv, *args, **kwargs)
+
+    monkeypatch.setattr(subprocess, "Popen", spy)  # subprocess.run goes through Popen too
+    repository = tmp_path / "repo"
+    manifests, luns = take_backup(portal_sim, capsys, tmp_path, "h1", vms=("web-01",))
+    run = copy(portal_sim, capsys, repository, manifests, chap_name="backup-unit", chap_secret=secret)
+    assert not run.result.get("failed"), run.result.get("msg")
+    target = next(t for t in portal_sim.state()["iscsi_targets"] if t["name"] == "smartx-cloudtower-backup-unit")
+    assert target["chap_enabled"] and target["chap_name"] == "backup-unit"
+    backup = run.result["backups"][0]
+    assert raw_digest(os.path.join(backup["path"], "disk-0.qcow2"), tmp_path) == portal_sim.volume_digest(luns[0]["id"])["digest"]
+    reads = [argv for argv in commands if "--image-opts" in argv and any("driver=iscsi" in a for a in argv)]
+    assert reads and all(any(a.startswith("secret,id=chap0,file=/dev/fd/") for a in argv) for argv in reads)
+    # (The in-process simulator's own tgtadm calls, the cluster's side, are not the backup host's commands.)
+    ours = [argv for argv in commands if os.path.basename(argv[0]).startswith("qemu")]
+    assert ours and not [argv for argv in ours if any(secret in a for a in argv)]
+    assert secret not in json.dumps(run.result) and secret not in json.dumps(portal_sim.requests())
+    assert not [p for p in glob.glob(str(tmp_path / "**" / "*"), recursive=True) if os.path.isfile(p) and secret.encode() in open(p, "rb").read()]
+    # The same CHAP again: nothing to change. Without CHAP, the target is set back to the whitelist alone.
+    manifests, luns = take_backup(portal_sim, capsys, tmp_path, "h2", vms=("web-01",))
+    again = copy(portal_sim, capsys, repository, manifests, chap_name="backup-unit", chap_secret=secret)
+    assert not again.result.get("failed") and "update-iscsi-target" not in again.sent and again.result["targets"] == []
+    manifests, luns = take_backup(portal_sim, capsys, tmp_path, "h3", vms=("web-01",))
+    plain = copy(portal_sim, capsys, repository, manifests)
+    assert [t["action"] for t in plain.result["targets"]] == ["restricted"] and not plain.result.get("failed")
+    assert not next(t for t in portal_sim.state()["iscsi_targets"] if t["name"] == "smartx-cloudtower-backup-unit")["chap_enabled"]
+    half = copy(portal_sim, capsys, repository, manifests, chap_name="backup-unit")
+    assert half.result["failed"] and half.result["error"]["option"] == "chap_secret" and half.sent == []
