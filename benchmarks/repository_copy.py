@@ -5,10 +5,13 @@
 """Repository copies over iSCSI against the simulator's tgtd portal: stored sizes and throughput (issue 16).
 
     PYTHONPATH=<dir holding ansible_collections> python benchmarks/repository_copy.py [--data-mib 100] [--write-mib 16]
+        [--disks 8] [--disk-data-mib 64] [--parallel 1,4]
 
 A 40 GiB demo disk (web-01) gets --data-mib of random data; it is backed up (full), a guest writes --write-mib,
 and it is backed up again (increment). A plain `qemu-img convert` of a clone of the same LUN snapshot into QCOW2,
-timed in the same run, is the reference for throughput. Nothing is asserted; the figures are printed as markdown.
+timed in the same run, is the reference for throughput. Then --disks disks of the demo VMs of cluster-a (each with
+--disk-data-mib of random data) are backed up with each --parallel value in turn, side by side in one run, with the
+time each kind of step took summed over the disks. Nothing is asserted; the figures are printed as markdown.
 Needs root (tgtd), tgt, qemu-utils, qemu-block-extra and libiscsi-bin (tests/simulator/ctsim/dataplane_deps.py).
 """
 
@@ -117,10 +120,54 @@ def plain_convert(client, waiter, settings, cluster_id, lun_snapshot_id, portal,
         api.delete_luns([clone["id"]])
 
 
+def parallel_runs(sim, client, waiter, work, portal, disks, data_mib, levels):
+    """Back the same snapshots of `disks` disks up once per parallelism level: [(level, seconds, spent by kind)]."""
+    vms = client.call("get-vms", {"where": {"cluster": {"name": "cluster-a"}, "name_in": ["web-01", "web-02", "db-01", "db-02", "build-01"]}})
+    chosen, paths = 0, []
+    for vm in sorted(vms, key=lambda v: v["name"]):
+        if chosen >= disks:
+            break
+        vm_disks = client.call("get-vm-disks", {"where": {"vm": {"id": vm["id"]}, "type": "DISK"}})
+        for disk in vm_disks[:disks - chosen]:
+            write_random(sim, disk["vm_volume"]["id"], 0, data_mib * MIB)
+        chosen += min(len(vm_disks), disks - chosen)
+        paths.append(snapshot_manifest(client, waiter, vm, "par-%s" % vm["id"], work)[0])
+    results = []
+    for level in levels:
+        SPENT.clear()
+        settings = CopySettings(os.path.join(work, "repo-p%d" % level), iscsi_portal=portal, host_label="bench", parallel_disks=level)
+        copier = Copier(client, waiter, run, settings)
+        copies, _failures = load_vm_copies(paths, settings)
+        started = time.monotonic()
+        copier.run(copies)
+        elapsed = time.monotonic() - started
+        failed = [c.failure for c in copies if c.failure]
+        if failed:
+            raise SystemExit("parallel copy failed: %s" % failed)
+        copied = sum(len(c.disks) for c in copies)
+        results.append((level, elapsed, copied, dict(SPENT)))
+    return results
+
+
+def print_parallel(results, data_mib):
+    levels = [r[0] for r in results]
+    print("\n| %d disks, %d MiB of data each | %s |" % (results[0][2], data_mib, " | ".join("parallel_disks %d" % l for l in levels)))
+    print("|---|%s" % ("---|" * len(levels)))
+    print("| wall time of the copy | %s |" % " | ".join("%.2f s" % r[1] for r in results))
+    base = results[0][1]
+    print("| ratio to parallel_disks %d | %s |" % (levels[0], " | ".join("%.2fx" % (r[1] / base) for r in results)))
+    kinds = sorted(set().union(*(r[3] for r in results)))
+    for kind in kinds:
+        print("| %s (summed over disks) | %s |" % (kind, " | ".join("%.2f s" % r[3].get(kind, 0.0) for r in results)))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-mib", type=int, default=100)
     parser.add_argument("--write-mib", type=int, default=16)
+    parser.add_argument("--disks", type=int, default=8, help="disks of the parallelism comparison (0: leave it out)")
+    parser.add_argument("--disk-data-mib", type=int, default=64)
+    parser.add_argument("--parallel", default="1,4", help="parallel_disks values compared, side by side")
     args = parser.parse_args()
     instrument()
     with tempfile.TemporaryDirectory() as work:
@@ -143,6 +190,8 @@ def main():
             write_random(sim, volume["id"], 20 * 1024 * MIB, args.write_mib * MIB)
             second_path, _entries = snapshot_manifest(client, waiter, vm, "bench-2", work)
             incremental, incremental_seconds = copy_once(client, waiter, settings, second_path)
+            levels = [int(level) for level in args.parallel.split(",")]
+            parallel = parallel_runs(sim, client, waiter, work, portal, args.disks, args.disk_data_mib, levels) if args.disks else []
         finally:
             sim.stop()
     disk, increment = full["disks"][0]["backup"], incremental["disks"][0]["backup"]
@@ -157,6 +206,8 @@ def main():
         print("| full backup: %s | %.2f s |" % (kind, seconds))
     print("| increment after %d MiB of guest writes | %.1f MiB stored, %.2f s |" % (
         args.write_mib, increment["stored_size"] / float(MIB), incremental_seconds))
+    if parallel:
+        print_parallel(parallel, args.disk_data_mib)
 
 
 if __name__ == "__main__":

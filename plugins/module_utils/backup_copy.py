@@ -26,6 +26,7 @@ from ansible_collections.smartx.cloudtower.plugins.module_utils.manifest_files i
 from ansible_collections.smartx.cloudtower.plugins.module_utils import repository as repo
 from ansible_collections.smartx.cloudtower.plugins.module_utils import transports
 from ansible_collections.smartx.cloudtower.plugins.module_utils.snapshots import vm_label, vm_stub
+from ansible_collections.smartx.cloudtower.plugins.module_utils.tasks import TaskWaiter
 
 
 class CopySettings:
@@ -85,19 +86,53 @@ def load_vm_copies(paths, settings):
     return copies, failures
 
 
+class SerialClient:
+    """The module's client shared by the copy's threads: one request at a time (the client is not thread-safe),
+    but no lock is held between requests, so one disk's task wait does not hold up another disk's clone.
+
+    Each thread keeps the request id of its own last mutation, for its error messages.
+    """
+
+    def __init__(self, client):
+        self._client = client
+        self._lock = threading.Lock()
+        self._local = threading.local()
+
+    def call(self, *args, **kwargs):
+        with self._lock:
+            return self._client.call(*args, **kwargs)
+
+    def mutate(self, *args, **kwargs):
+        with self._lock:
+            sent = len(self._client.mutations)
+            try:
+                return self._client.mutate(*args, **kwargs)
+            finally:
+                if len(self._client.mutations) > sent:
+                    self._local.request_id = self._client.mutations[-1].get("request_id")
+
+    @property
+    def mutations(self):
+        return self._client.mutations
+
+    def last_request_id(self):
+        """The request id of this thread's last mutation, or None."""
+        return getattr(self._local, "request_id", None)
+
+
 class Copier:
-    """Runs the copies of a batch; API calls are serialised (the client is not shared between threads), copies are not."""
+    """Runs the copies of a batch: API requests one at a time, task waits and copies side by side."""
 
     def __init__(self, client, waiter, runner, settings, clock=time.monotonic, registry=None, progress=None):
-        self.api = iscsi.IscsiApi(client, waiter)
-        self.client = client
+        self.client = SerialClient(client)
+        # A waiter of its own over the serial client: polls are requests like any other, sleeps hold no lock.
+        self.api = iscsi.IscsiApi(self.client, TaskWaiter(self.client, waiter.timeout))
         self.runner = runner
         self.settings = settings
         self.clock = clock
         self.registry = registry or repo.RunRegistry()
         self.progress = progress or ProgressBoard()
         self.token = None
-        self.api_lock = threading.Lock()
         self.targets = {}
         self.leftovers = []
         self.in_flight = []
@@ -105,23 +140,18 @@ class Copier:
         self.undeleted = []
 
     # ----- per cluster -----------------------------------------------------------------------------------------
-    def last_request_id(self):
-        sent = self.client.mutations
-        return sent[-1].get("request_id") if sent else None
-
     def api_step(self, call, *args):
-        """call(*args) under the API lock; a CloudTowerError's message gains the request id when it lacks one."""
-        with self.api_lock:
-            try:
-                return call(*args)
-            except CloudTowerError as error:
-                request_id = getattr(error, "request_id", None) or self.last_request_id()
-                message = error.message
-                if self.settings.chap and self.settings.chap[1]:
-                    message = message.replace(self.settings.chap[1], "********")  # should CloudTower echo the secret
-                if request_id and request_id not in message:
-                    message += " (x-tower-request-id: %s)" % request_id
-                raise transports.CopyError(None, message)
+        """call(*args); a CloudTowerError's message gains the request id (of this thread's request) when it lacks one."""
+        try:
+            return call(*args)
+        except CloudTowerError as error:
+            request_id = getattr(error, "request_id", None) or self.client.last_request_id()
+            message = error.message
+            if self.settings.chap and self.settings.chap[1]:
+                message = message.replace(self.settings.chap[1], "********")  # should CloudTower echo the secret
+            if request_id and request_id not in message:
+                message += " (x-tower-request-id: %s)" % request_id
+            raise transports.CopyError(None, message)
 
     def prepare_cluster(self, cluster_id):
         """This host's target on the cluster, and the portal address: once per cluster, before any clone."""
