@@ -89,8 +89,8 @@ class ProgressBoard:
     def line(self, disk):
         if disk["status"] in ("waiting", "copied", "failed"):
             return "%s disk %s: %s (%s)" % (disk["vm"], disk["disk"], disk["status"], human(disk["size"]))
-        return "%s disk %s: %s %s of %s (%.1f%%), %s/s" % (disk["vm"], disk["disk"], disk["phase"], human(disk["bytes"]),
-                                                          human(disk["size"]), disk["percent"], human(disk["rate"]))
+        return "%s disk %s: %s %s of %s (%.1f%%), %s/s" % (
+            disk["vm"], disk["disk"], disk["phase"], human(disk["bytes"]), human(disk["size"]), disk["percent"], human(disk["rate"]))
 
     def snapshot(self, finished=False):
         with self.lock:

@@ -95,8 +95,8 @@ options:
   chap_secret:
     description:
       - The CHAP secret (CloudTower wants 12 to 16 characters). It is sent to CloudTower in the target's settings and
-        handed to C(qemu-img) through a pipe (C(--object secret,file=/dev/fd/N)): it is never on a command line, in a
-        file or in the task's output.
+        handed to C(qemu-img) through a pipe (C(--object secret,file=/dev/fd/N)), so it is never on a command line, in
+        a file or in the task's output.
     type: str
   host_label:
     description:
