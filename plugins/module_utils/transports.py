@@ -66,10 +66,7 @@ def run_with_secret(argv, secret, on_percent=None):
         os.close(write_end)
         write_end = None
         argv = argv[:2] + ["--object", "secret,id=%s,file=/dev/fd/%d" % (SECRET_ID, read_end)] + argv[2:]
-        if on_percent is not None:
-            return run_streaming(argv, on_percent, pass_fds=(read_end,))
-        done = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, pass_fds=(read_end,), check=False)
-        return done.returncode, done.stdout, done.stderr
+        return run_streaming(argv, on_percent, pass_fds=(read_end,))
     finally:
         os.close(read_end)
         if write_end is not None:
@@ -85,10 +82,16 @@ def run_checked(runner, step, argv):
     return out
 
 
-def run_streaming(argv, on_percent, pass_fds=()):
-    """(rc, stdout, stderr) of a qemu-img command given -p, calling on_percent(percent) as it reports progress."""
-    argv = argv[:2] + ["-p"] + argv[2:]
-    with subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, pass_fds=pass_fds) as process:
+def run_streaming(argv, on_percent=None, pass_fds=()):
+    """(rc, stdout, stderr) of a qemu-img command; with on_percent, given -p and calling on_percent(percent) as it goes.
+
+    AnsibleModule.run_command returns the output only at the end and passes no file descriptor (pass_fds, for a
+    CHAP secret's pipe): this is its contract otherwise, argv with no shell.
+    """
+    if on_percent is not None:
+        argv = argv[:2] + ["-p"] + argv[2:]
+    with subprocess.Popen(  # pylint: disable=ansible-bad-function
+            argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, pass_fds=pass_fds) as process:
         errors = []
         reader = threading.Thread(target=lambda: errors.append(process.stderr.read()), daemon=True)
         reader.start()
@@ -97,7 +100,7 @@ def run_streaming(argv, on_percent, pass_fds=()):
             *lines, pending = re.split(rb"[\r\n]", pending + chunk)
             for line in lines:
                 match = PROGRESS.search(line)
-                if match:
+                if match and on_percent is not None:
                     on_percent(float(match.group(1)))
         process.wait()
         reader.join()
