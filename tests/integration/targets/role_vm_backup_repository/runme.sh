@@ -53,7 +53,8 @@ ANSIBLE_LOOKUP_PLUGINS=$(cd ../setup_simulator/lookup_plugins && pwd) \
     | tee "$WORK/play.out"
 
 # The copy runs in the background and the role prints each disk's progress while it runs (AWX users watch it).
-for line in '"db-01 disk 0: copied' '"web-01 disk 0: copied' 'disk\(s\): [0-9]+ copied, 0 running, 0 waiting, 0 failed'; do
+for line in '"db-01 \(id [a-z0-9]+\) disk 0: copied \(' '"web-01 \(id [a-z0-9]+\) disk 0: copied \(' \
+    '"[0-9]+ disk\(s\): [0-9]+ copied, 0 running, 0 waiting, 0 failed, [0-9]+s elapsed'; do
     if ! grep -qE -- "$line" "$WORK/play.out"; then
         echo "FAILED: no progress line with '$line' in the output" >&2
         exit 1
