@@ -4,6 +4,7 @@ A restore of one disk from a backup uses it: the restored volume is mounted on t
 follow the VM's existing ones (index and device name continue after them when the request gives no index).
 """
 
+from .device_operations import needs_stopped
 from .errors import bad_request
 
 
@@ -30,6 +31,8 @@ class DiskMutations:
         answers = []
         for vm in vms:
             specs = core._disk_specs(self._marked(body), vm["cluster"], "data.vm_disks")  # pylint: disable=protected-access
+            if vm["id"] not in locked and any(spec["bus"] == "IDE" for spec in specs):
+                needs_stopped(vm, "adding an IDE disk")
             plan = core._vm_plan("add-vm-disk", vm, "Add disks to VM %s" % vm["name"], self._attach(vm["id"], specs),  # pylint: disable=protected-access
                                  args={"data": body["data"]})
             task = core._submit(plan, now, user_id, vm["id"] in locked)  # pylint: disable=protected-access

@@ -10,6 +10,7 @@ from . import query
 from .errors import bad_request, resource_locked
 from .params import BodyValidator
 from .schema import RESOURCES
+from .device_operations import DeviceMutations
 from .exports import ExportMutations
 from .storage_operations import StorageMutations
 from .disk_operations import DiskMutations
@@ -54,6 +55,7 @@ class Mutations:
         self.handlers.update(self.exports.handlers)
         self.handlers.update(UploadMutations(self).handlers)
         self.handlers.update(DiskMutations(self).handlers)
+        self.handlers.update(DeviceMutations(self).handlers)
 
     def run(self, endpoint, body, now, user_id):
         BodyValidator(self.state.version).validate(endpoint, body)

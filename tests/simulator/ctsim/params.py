@@ -292,6 +292,93 @@ SHAPES = {
         cluster_id        str
         upload_task_id    str
     """,
+
+    # ----- devices, placement and folders of an existing VM (issue 18; add-vm-disk's shapes are above) -----
+    "VmExpandVmDiskParams": """
+        where             where:VmDisk               required
+        size              int                        required
+        size_unit         enum:ByteUnit              >=4.6
+    """,
+    "VmRemoveDiskParams": """
+        where             where:Vm                   required
+        data              obj:VmRemoveDiskParamsData required
+    """,
+    "VmRemoveDiskParamsData": """
+        disk_ids          arr:str                    required
+    """,
+    "VmUpdateDiskParams": """
+        where             where:Vm                   required
+        data              obj:VmUpdateDiskParamsData required
+    """,
+    "VmUpdateDiskParamsData": """
+        vm_disk_id        str                        required
+        bus               enum:Bus
+        vm_volume_id      str
+        elf_image_id      str
+        content_library_image_id str                 >=4.6
+    """,
+    "VmEjectCdRomParams": """
+        where             where:VmDisk               required
+    """,
+    "VmAddCdRomParams": """
+        where             where:Vm                   required
+        data              obj:VmAddCdRomParamsData   required
+    """,
+    "VmAddCdRomParamsData": """
+        vm_cd_roms        arr:VmCdRomParams          required
+    """,
+    "VmRemoveCdRomParams": """
+        where             where:Vm                   required
+        data              obj:VmRemoveCdRomParamsData required
+    """,
+    "VmRemoveCdRomParamsData": """
+        cd_rom_ids        arr:str                    required
+    """,
+    "VmAddNicParams": """
+        where             where:Vm                   required
+        data              obj:VmAddNicParamsData     required
+    """,
+    "VmAddNicParamsData": """
+        vm_nics           arr:VmNicParams            required
+    """,
+    "VmUpdateNicParams": """
+        where             where:Vm                   required
+        data              obj:VmUpdateNicParamsData  required
+    """,
+    "VmUpdateNicParamsData": """
+        nic_index         int                        required
+        connect_vlan_id   str
+        mac_address       str
+        model             enum:VmNicModel
+        enabled           bool
+        mirror            bool
+        ip_address        str
+        gateway           str
+        subnet_mask       str
+        nic_id            str
+        vpc_nic           any                        >=4.6
+    """,
+    "VmRemoveNicParams": """
+        where             where:Vm                   required
+        data              obj:VmRemoveNicParamsData  required
+    """,
+    "VmRemoveNicParamsData": """
+        nic_index         arr:int                    required
+    """,
+    "VmMigrateParams": """
+        where             where:Vm                   required
+        data              obj:VmMigrateParamsData
+    """,
+    "VmMigrateParamsData": """
+        host_id           str                        required
+    """,
+    "VmAddFolderParams": """
+        where             where:Vm                   required
+        data              obj:VmAddFolderParamsData  required
+    """,
+    "VmAddFolderParamsData": """
+        folder_id         str                        required
+    """,
 }
 
 # The top-level body of each mutation: "obj:X" or "arr:X".
@@ -327,6 +414,18 @@ BODIES = {
     "add-vm-disk": "obj:VmAddDiskParams",
     "get-export-file-download-links": "obj:GetExportFileDownloadLinksParams",
     "upload-elf-file": "obj:UploadElfFileParams",
+    "expand-vm-disk": "obj:VmExpandVmDiskParams",
+    "remove-vm-disk": "obj:VmRemoveDiskParams",
+    "update-vm-disk": "obj:VmUpdateDiskParams",
+    "eject-iso-from-vm-cd-rom": "obj:VmEjectCdRomParams",
+    "add-vm-cd-rom": "obj:VmAddCdRomParams",
+    "remove-vm-cd-rom": "obj:VmRemoveCdRomParams",
+    "add-vm-nic": "obj:VmAddNicParams",
+    "update-vm-nic": "obj:VmUpdateNicParams",
+    "remove-vm-nic": "obj:VmRemoveNicParams",
+    "migrate-vm": "obj:VmMigrateParams",
+    "add-vm-to-folder": "obj:VmAddFolderParams",
+    "remove-vm-from-folder": "obj:VmOperateParams",
 }
 # Bodies sent as multipart/form-data rather than JSON.
 MULTIPART_BODIES = ("upload-elf-file",)

@@ -16,6 +16,11 @@ MUTATING_ENDPOINTS = (
     "export-vm-volume", "export-vm", "upload-elf-file", "import-vm-volume",
     # Mounting a volume on an existing VM (a restore of one disk).
     "add-vm-disk",
+    # Devices, placement and folder of an existing VM (expand-vm-disk and eject-iso-from-vm-cd-rom from 1.10;
+    # add-vm-disk above).
+    "expand-vm-disk", "remove-vm-disk", "update-vm-disk", "eject-iso-from-vm-cd-rom", "add-vm-cd-rom",
+    "remove-vm-cd-rom", "add-vm-nic", "update-vm-nic", "remove-vm-nic", "migrate-vm", "add-vm-to-folder",
+    "remove-vm-from-folder",
 )
 # Calls answered by the mutation handlers that change nothing and start no task.
 ACTION_ENDPOINTS = ("get-export-file-download-links",)
