@@ -19,6 +19,7 @@ from ansible_collections.smartx.cloudtower.plugins.module_utils.api import hosts
 from ansible_collections.smartx.cloudtower.plugins.module_utils.api import snapshots as api_snapshots
 from ansible_collections.smartx.cloudtower.plugins.module_utils.api import vlans as api_vlans
 from ansible_collections.smartx.cloudtower.plugins.module_utils.api import vm_folders as api_vm_folders
+from ansible_collections.smartx.cloudtower.plugins.module_utils.api import vm_templates as api_vm_templates
 from ansible_collections.smartx.cloudtower.plugins.module_utils.api import vms as api_vms
 from ansible_collections.smartx.cloudtower.plugins.module_utils.query import paginate, where_and
 
@@ -94,6 +95,7 @@ VM_SNAPSHOT = Resource("VM snapshot", api_snapshots.READ)
 ELF_IMAGE = Resource("ELF image", api_elf_images.READ)
 VM_FOLDER = Resource("VM folder", api_vm_folders.READ)
 VM_VOLUME = Resource("VM volume", api_vms.VOLUMES_READ)
+VM_TEMPLATE = Resource("VM template", api_vm_templates.READ)
 
 
 def related_to(relation, record):

@@ -16,7 +16,7 @@ import time
 from ansible_collections.smartx.cloudtower.plugins.module_utils.api import vms
 from ansible_collections.smartx.cloudtower.plugins.module_utils.errors import CloudTowerError, InputError
 from ansible_collections.smartx.cloudtower.plugins.module_utils.plan import Executor, Plan, changed_fields
-from ansible_collections.smartx.cloudtower.plugins.module_utils.vm_spec import DEFAULT_BUS, format_size
+from ansible_collections.smartx.cloudtower.plugins.module_utils.vm_spec import format_size
 
 POWER_STATES = ("running", "stopped", "suspended", "restarted")
 STATES = ("present", "absent") + POWER_STATES
@@ -149,86 +149,23 @@ def not_applied(option, wanted, current, reason):
 
 
 def placement_drift(spec, vm, refs, will_start):
-    """Host, folder, firmware and guest OS the task names that differ from the VM's."""
+    """Host of a VM that is not running (nor started by the task), firmware and guest OS that differ from the VM's.
+
+    A running VM is migrated and a VM the task starts starts on the host (vm_devices.placement_changes); a stopped
+    or suspended VM keeps its host until it runs.
+    """
     drift = []
     host = (vm.get("host") or {})
-    if refs.host and host.get("id") != refs.host["id"] and not will_start:
+    if refs.host and host.get("id") != refs.host["id"] and not will_start and vm.get("status") != "RUNNING":
         drift.append(not_applied("host", spec.host, host.get("name"),
-                                 "the module does not migrate VMs; the host only applies when it creates or starts the VM"))
-    folder = vm.get("folder") or {}
-    if refs.folder and folder.get("id") != refs.folder["id"]:
-        drift.append(not_applied("folder", spec.folder, folder.get("name"), "the folder of an existing VM is not changed"))
+                                 "the VM is %s: only a running VM is migrated, and a stopped one starts on the host when "
+                                 "the task starts it" % vm.get("status")))
     if spec.firmware and vm.get("firmware") != spec.firmware:
         drift.append(not_applied("firmware", spec.firmware, vm.get("firmware"), "the firmware of an existing VM cannot be changed"))
     if spec.guest_os_type and vm.get("guest_os_type") != spec.guest_os_type:
         drift.append(not_applied("guest_os_type", spec.guest_os_type, vm.get("guest_os_type"),
                                  "the guest OS type of an existing VM is not changed"))
     return drift
-
-
-def current_disks(client, vm):
-    """The VM's disks in boot order, each with its volume's size."""
-    disks = vms.disks(client, vm["id"])
-    sizes = vms.volume_sizes(client, [d["vm_volume"]["id"] for d in disks if d.get("vm_volume")])
-    for disk in disks:
-        volume = disk.get("vm_volume") or {}
-        disk["_size"] = _as_bytes(sizes.get(volume.get("id")))
-    return sorted(disks, key=lambda d: (d.get("boot") if d.get("boot") is not None else 1 << 30))
-
-
-def disk_matches(wanted, disk, refs):
-    if wanted.is_cdrom:
-        image = (disk.get("elf_image") or {}).get("id")
-        return disk.get("type") == "CD_ROM" and image == (refs.images[wanted.image]["id"] if wanted.image else None)
-    if disk.get("type") != "DISK" or disk.get("bus") != (wanted.bus or DEFAULT_BUS):
-        return False
-    if wanted.volume:
-        return (disk.get("vm_volume") or {}).get("id") == refs.volumes[wanted.volume]["id"]
-    return disk.get("_size") == wanted.size
-
-
-def describe_disk(disk):
-    if disk.get("type") == "CD_ROM":
-        image = disk.get("elf_image") or {}
-        return "CD-ROM (%s)" % ("image %s" % (image.get("name") or image.get("id")) if image else "empty")
-    size = disk.get("_size")
-    return "%s disk of %s" % (disk.get("bus"), format_size(size) if size is not None else "unknown size")
-
-
-def disk_drift(client, spec, vm, refs):
-    if spec.disks is None:
-        return []
-    disks = current_disks(client, vm)
-    if len(disks) == len(spec.disks) and all(disk_matches(w, d, refs) for w, d in zip(spec.disks, disks)):
-        return []
-    return [not_applied("disks", [w.describe() for w in spec.disks], [describe_disk(d) for d in disks],
-                        "disks of an existing VM are not added, removed or resized by this module")]
-
-
-def nic_matches(wanted, nic, refs):
-    if (nic.get("vlan") or {}).get("id") != refs.vlans[wanted.vlan]["id"]:
-        return False
-    if wanted.model and nic.get("model") != wanted.model:
-        return False
-    if wanted.mac_address and (nic.get("mac_address") or "").lower() != wanted.mac_address:
-        return False
-    return wanted.enabled is None or bool(nic.get("enabled")) == wanted.enabled
-
-
-def describe_nic(nic):
-    vlan = nic.get("vlan") or {}
-    return "NIC on VLAN %s, %s, MAC %s" % (vlan.get("name") or vlan.get("id"), nic.get("model"), nic.get("mac_address"))
-
-
-def nic_drift(client, spec, vm, refs):
-    if spec.nics is None:
-        return []
-    nics = vms.nics(client, vm["id"])
-    nics.sort(key=lambda n: (n.get("order") if n.get("order") is not None else 1 << 30))
-    if len(nics) == len(spec.nics) and all(nic_matches(w, n, refs) for w, n in zip(spec.nics, nics)):
-        return []
-    return [not_applied("nics", [w.describe() for w in spec.nics], [describe_nic(n) for n in nics],
-                        "NICs of an existing VM are not added, removed or reconnected by this module")]
 
 
 def warning_for(drift):

@@ -12,7 +12,15 @@ from __future__ import annotations
 from ansible_collections.smartx.cloudtower.plugins.module_utils.api import snapshots as api_snapshots
 from ansible_collections.smartx.cloudtower.plugins.module_utils.api import vms
 from ansible_collections.smartx.cloudtower.plugins.module_utils.errors import CloudTowerError, InputError
-from ansible_collections.smartx.cloudtower.plugins.module_utils.lookups import CLUSTER, VM, VM_SNAPSHOT, named_cluster, related_to, scope_text
+from ansible_collections.smartx.cloudtower.plugins.module_utils.lookups import (
+    CLUSTER,
+    VM,
+    VM_SNAPSHOT,
+    VM_TEMPLATE,
+    named_cluster,
+    related_to,
+    scope_text,
+)
 from ansible_collections.smartx.cloudtower.plugins.module_utils.plan import diff_of, predicted_after
 from ansible_collections.smartx.cloudtower.plugins.module_utils.query import where_and
 from ansible_collections.smartx.cloudtower.plugins.module_utils.retry import Backoff, Deadline, sleep_within
@@ -26,16 +34,15 @@ from ansible_collections.smartx.cloudtower.plugins.module_utils.vm import (
     basic_info_changes,
     check_delete_effect_supported,
     describe_changes,
-    disk_drift,
     explain_refused_effect,
     managed_view,
-    nic_drift,
     placement_drift,
     power_changes,
     power_steps,
     update_data,
     warning_for,
 )
+from ansible_collections.smartx.cloudtower.plugins.module_utils.vm_devices import DevicePlanner, TemplateDiskPlanner, placement_changes
 from ansible_collections.smartx.cloudtower.plugins.module_utils.vm_spec import (
     References,
     VmSpec,
@@ -44,6 +51,7 @@ from ansible_collections.smartx.cloudtower.plugins.module_utils.vm_spec import (
     missing_for_create,
     rebuild_body,
     resolve_references,
+    template_body,
 )
 
 
@@ -59,10 +67,42 @@ def check_option_combinations(params):
             raise InputError("new_name", params["new_name"], "cannot be used with state: absent")
         if params["delete_snapshots"] and params["recycle_bin"]:
             raise InputError("delete_snapshots", True, "conflicts with recycle_bin: true; a VM in the recycle bin keeps its snapshots")
+    if params.get("wait_for") and state not in ("running", "restarted"):
+        raise InputError("wait_for", params["wait_for"], "needs state: running or restarted (state is %s): only a running guest "
+                                                         "starts VMTools and reports IP addresses" % state)
+    if params.get("wait_for_timeout") is not None and params["wait_for_timeout"] <= 0:
+        raise InputError("wait_for_timeout", params["wait_for_timeout"], "must be a positive number of seconds")
     if params["shutdown_timeout"] <= 0:
         raise InputError("shutdown_timeout", params["shutdown_timeout"], "must be a positive number of seconds")
     if params["wait_timeout"] <= 0:
         raise InputError("wait_timeout", params["wait_timeout"], "must be a positive number of seconds")
+
+
+def guest_ips(vm):
+    """The VM's IP addresses as a list (CloudTower reports them comma-separated)."""
+    return [ip.strip() for ip in ((vm or {}).get("ips") or "").split(",") if ip.strip()]
+
+
+def guest_not_ready(vm, wanted):
+    """What of wanted (vmtools, ip) the VM's guest does not show yet, as sentences; [] when ready."""
+    missing = []
+    if vm.get("status") != "RUNNING":
+        missing.append("the VM is %s" % vm.get("status"))
+    if "vmtools" in wanted and vm.get("vm_tools_status") != "RUNNING":
+        missing.append("VMTools is %s" % vm.get("vm_tools_status"))
+    if "ip" in wanted and not guest_ips(vm):
+        missing.append("no IP address reported")
+    return missing
+
+
+def check_cloud_init_nics(spec, template):
+    """Each cloud-init network must name a NIC the new VM has (the nics option's, else the template's)."""
+    count = len(spec.nics) if spec.nics is not None else len(template.get("vm_nics") or ())
+    for position, network in enumerate((spec.cloud_init or {}).get("networks") or ()):
+        nic = position if network.get("nic") is None else network["nic"]
+        if nic >= count:
+            raise InputError("cloud_init.networks[%d].nic" % position, nic, "names NIC %d, but the new VM has %d NIC(s) (%s)" % (
+                nic, count, "the nics option" if spec.nics is not None else "those of template %s" % template.get("name")))
 
 
 def label(vm):
@@ -84,6 +124,7 @@ class VmTask:
         self.adopted = None
         self.changes = {}
         self.drift = []
+        self.device_changes = {}
         self.predicted = None
 
     # ----- finding the VM ------------------------------------------------------------------------
@@ -154,6 +195,9 @@ class VmTask:
             origin = VM.resolve(self.client, "clone_from", spec.clone_from)
         elif spec.from_snapshot:
             origin = self.resolve_snapshot(spec.from_snapshot, in_cluster, cluster)
+        elif spec.template:
+            origin = VM_TEMPLATE.resolve(self.client, "template", spec.template, in_cluster, scope_text("cluster", cluster))
+            check_cloud_init_nics(spec, origin)
         else:
             origin = None
             missing = missing_for_create(spec)
@@ -168,6 +212,13 @@ class VmTask:
         elif spec.from_snapshot:
             operation, body = vms.REBUILD, rebuild_body(spec, refs, origin, cluster, status)
             how = "Rebuild VM %s from snapshot %s" % (spec.final_name, label(origin))
+        elif spec.template:
+            disks = TemplateDiskPlanner(self.client, spec, refs, origin, self.params.get("purge_disks"),
+                                        lambda: self.server_has(vms.EXPAND_DISK_SINCE)) if spec.disks is not None else None
+            operation, body = vms.CREATE_FROM_TEMPLATE, template_body(spec, refs, origin, cluster, status,
+                                                                      disks.plan_template() if disks else None)
+            how = "Create VM %s from template %s%s" % (spec.final_name, label(origin), " with cloud-init" if spec.cloud_init else "")
+            follow_up = disks.grow_changes() if disks else []
         else:
             operation, body = vms.CREATE, creation_body(spec, refs, cluster, status)
             how = "Create VM %s in cluster %s" % (spec.final_name, home.get("name"))
@@ -175,6 +226,10 @@ class VmTask:
         self.changes = dict({"exists": {"before": False, "after": True}},
                             **{field: {"before": None, "after": value} for field, value in self.predicted.items()})
         self.plan.add(operation, [body], "%s, %s" % (how, status), self.changes)
+        if spec.template:
+            self.add_devices(follow_up)
+            for device in follow_up:
+                self.changes = dict(self.changes, **device.changes)
         if self.state == "suspended":
             self.plan.add_power(PowerStep(vms.SUSPEND, "Suspend the new VM %s" % spec.final_name))
 
@@ -210,22 +265,68 @@ class VmTask:
         status = vm.get("status")
         power = power_steps(status, target, self.params["force"]) if target else []
         refs = resolve_references(self.client, spec, vm.get("cluster")) if spec.names_references() else References()
-        self.drift = self.compare_creation_options(vm, refs, will_start=any(p.operation == vms.START for p in power))
+        devices = self.plan_devices(vm, refs)
+        stop_for = [d.needs_stop for d in devices if d.needs_stop]
+        cycle = bool(stop_for) and status != "STOPPED" and target != "stopped"
+        if cycle:
+            self.refuse_without_force_restart(vm, stop_for)
+            power = self.restart_cold(status, target)
+        will_start = any(p.operation == vms.START for p in power)
+        if will_start or target == "stopped":
+            # The VM starts on the host (no migration), or it stops: a migration would be undone or refused.
+            devices = [d for d in devices if d.operation != vms.MIGRATE]
+        self.drift = placement_drift(spec, vm, refs, will_start)
         start_data = {"host_id": refs.host["id"]} if refs.host else None
-        # Updates go in while the VM is stopped when the task stops it, and before starting it otherwise.
-        if target == "stopped" and status != "STOPPED":
-            self.add_power_steps(vm, power, start_data)
-            self.add_update(vm, basic)
-        else:
-            self.add_update(vm, basic)
-            self.add_power_steps(vm, power, start_data)
-        self.changes = dict(basic, **(power_changes(status, target) if target else {}))
+        # Updates go in while the VM is stopped when the task stops it (or stops it to apply them), before starting it otherwise.
+        stops_first = (target == "stopped" and status != "STOPPED") or cycle
+        stop_steps = power[:self.stop_count(power)] if cycle else (power if stops_first else [])
+        later_steps = power[len(stop_steps):]
+        self.add_power_steps(vm, stop_steps, start_data)
+        self.add_update(vm, basic)
+        self.add_devices(devices)
+        self.add_power_steps(vm, later_steps, start_data)
+        self.device_changes = {}
+        for device in devices:
+            self.device_changes.update(device.changes)
+        self.changes = dict(basic, **self.device_changes)
+        if cycle:
+            self.changes["restarted"] = {"before": False, "after": True}
+        elif target:
+            self.changes.update(power_changes(status, target))
 
-    def compare_creation_options(self, vm, refs, will_start):
-        """The options CloudTower cannot change on this VM that differ from it (reported, never applied)."""
-        spec = self.spec
-        return (placement_drift(spec, vm, refs, will_start) + disk_drift(self.client, spec, vm, refs)
-                + nic_drift(self.client, spec, vm, refs))
+    def plan_devices(self, vm, refs):
+        """Disk, CD-ROM and NIC changes, then the migration and the folder move, for an existing VM."""
+        planner = DevicePlanner(self.client, self.spec, refs, vm, self.params.get("purge_disks"), self.params.get("purge_nics"),
+                                can_expand=lambda: self.server_has(vms.EXPAND_DISK_SINCE))
+        return planner.plan() + placement_changes(self.spec, vm, refs, will_start=False)
+
+    def server_has(self, since):
+        version = vms.server_version(self.client)
+        return version is None or version >= since
+
+    def refuse_without_force_restart(self, vm, stop_for):
+        if self.params.get("force_restart"):
+            return
+        raise InputError("force_restart", False, "VM %s is %s and CloudTower needs it stopped for %s: set force_restart: true to "
+                                                 "stop it, apply the changes and start it again in one run, or stop it first "
+                                                 "(state: stopped)" % (label(vm), vm.get("status"), ", ".join(dict.fromkeys(stop_for))))
+
+    def restart_cold(self, status, target):
+        """The power steps around changes that need the VM stopped: stop it, then bring it back to where it was or is wanted."""
+        back_to = target or {"RUNNING": "running", "SUSPENDED": "suspended"}.get(status, "running")
+        return power_steps(status, "stopped", self.params["force"]) + power_steps("STOPPED", back_to, self.params["force"])
+
+    @staticmethod
+    def stop_count(power):
+        """How many of power's first steps bring the VM down (resume before a shutdown included)."""
+        for index, step in enumerate(power):
+            if step.operation in (vms.SHUTDOWN, vms.POWEROFF):
+                return index + 1
+        return 0
+
+    def add_devices(self, devices):
+        for device in devices:
+            self.plan.add(device.operation, device.body, device.summary, device.changes)
 
     def add_update(self, vm, basic):
         if not basic:
@@ -238,6 +339,21 @@ class VmTask:
         for step in steps:
             named = PowerStep(step.operation, step.summary.replace("the VM", "VM %s" % label(vm)), step.fallback)
             self.plan.add_power(named, start_data)
+
+    # ----- guest readiness ------------------------------------------------------------------------------------------
+    def wait_for_guest(self, vm):
+        """The VM once its guest is ready as wait_for asks (VMTools running, an IP address), within wait_for_timeout."""
+        wanted = self.params["wait_for"]
+        deadline = Deadline(self.params["wait_for_timeout"])
+        backoff = Backoff(initial=1.0, factor=1.25, cap=10.0, jitter=0.1)
+        while True:
+            missing = guest_not_ready(vm, wanted)
+            if not missing:
+                return vm
+            if not sleep_within(deadline, backoff.next_delay()):
+                raise CloudTowerError("VM %s is running but its guest is not ready after wait_for_timeout (%ss): %s" % (
+                    label(vm), self.params["wait_for_timeout"], "; ".join(missing)), vm_id=vm["id"])
+            vm = vms.read(self.client, vm["id"]) or vm
 
     # ----- a lost create reply, and creators racing for one VM --------------------------------------------------------
     def same_named(self):
@@ -329,7 +445,7 @@ class VmTask:
 
     def diff_after(self, before, after_vm):
         if not self.module.check_mode or not self.plan:
-            return managed_view(after_vm)
+            return dict(managed_view(after_vm), **{field: change["after"] for field, change in self.device_changes.items()})
         if self.state == "absent" and "exists" in self.changes:
             return {}
         if self.predicted is not None:
@@ -338,7 +454,7 @@ class VmTask:
         return {field: value for field, value in predicted_after(before, self.changes).items() if field in before}
 
     def make_plan(self, vm, cluster):
-        self.plan, self.changes, self.drift, self.predicted = VmPlan(), {}, [], None
+        self.plan, self.changes, self.drift, self.predicted, self.device_changes = VmPlan(), {}, [], None, {}
         if self.state == "absent":
             self.plan_absent(vm)
         elif vm is None:
@@ -361,6 +477,13 @@ class VmTask:
         for drift in self.drift:
             self.module.warn(warning_for(drift))
         after = self.execute(vm)
+        if self.params.get("wait_for") and not self.module.check_mode and after:
+            try:
+                after = self.wait_for_guest(after)
+            except CloudTowerError as error:
+                # What was sent stays sent: the failure reports it.
+                self.module.fail_from_error(error, changed=bool(self.plan), vm=after, actions=self.plan.describe(),
+                                            tasks=self.runner.task_summaries(), changes=self.changes, ips=guest_ips(after))
         result = dict(
             changed=bool(self.plan),
             vm=after,
@@ -368,8 +491,10 @@ class VmTask:
             actions=self.plan.describe(),
             tasks=self.runner.task_summaries(),
             not_applied=self.drift,
+            ips=guest_ips(after),
         )
-        before = managed_view(vm)
+        # Device fields (disks[1].size, nics[0].vlan, host, folder...) are shown when the task changes them.
+        before = dict(managed_view(vm), **{field: change["before"] for field, change in self.device_changes.items()})
         diff = diff_of(self.module, before, self.diff_after(before, after))
         if diff is not None:
             result["diff"] = diff

@@ -65,6 +65,66 @@ def nic_suboptions():
     )
 
 
+def cloud_init_suboptions():
+    """argument_spec options of the cloud_init option (TemplateCloudInit of every supported API version)."""
+    return dict(
+        hostname=dict(type="str"),
+        default_user_password=dict(type="str", no_log=True),
+        public_keys=dict(type="list", elements="str", no_log=False),
+        nameservers=dict(type="list", elements="str"),
+        user_data=dict(type="str"),
+        networks=dict(type="list", elements="dict", options=dict(
+            nic=dict(type="int"),
+            type=dict(type="str", choices=["dhcp", "static"], default="dhcp"),
+            ip_address=dict(type="str"),
+            netmask=dict(type="str"),
+            gateway=dict(type="str"),
+            routes=dict(type="list", elements="dict", options=dict(
+                network=dict(type="str", required=True),
+                netmask=dict(type="str", required=True),
+                gateway=dict(type="str", required=True),
+            )),
+        )),
+    )
+
+
+def cloud_init_body(cloud_init):
+    """TemplateCloudInit from the cloud_init option; a network's nic defaults to its position, gateway is the default route."""
+    body = {key: cloud_init[key] for key in ("hostname", "default_user_password", "public_keys", "nameservers", "user_data")
+            if cloud_init.get(key) not in (None, [])}
+    networks = []
+    for position, network in enumerate(cloud_init.get("networks") or ()):
+        entry = {"nic_index": position if network.get("nic") is None else network["nic"],
+                 "type": "IPV4" if network.get("type") == "static" else "IPV4_DHCP"}
+        if network.get("type") == "static":
+            entry["ip_address"], entry["netmask"] = network["ip_address"], network["netmask"]
+        routes = [dict(r) for r in network.get("routes") or ()]
+        if network.get("gateway"):
+            routes.insert(0, {"network": "0.0.0.0", "netmask": "0.0.0.0", "gateway": network["gateway"]})
+        if routes:
+            entry["routes"] = routes
+        networks.append(entry)
+    if networks:
+        body["networks"] = networks
+    return body
+
+
+def check_cloud_init(cloud_init):
+    """Contradictions in cloud_init, refused naming cloud_init.networks[N].<key> before any request."""
+    for position, network in enumerate(cloud_init.get("networks") or ()):
+        path = "cloud_init.networks[%d]" % position
+        if network.get("nic") is not None and network["nic"] < 0:
+            raise InputError(path + ".nic", network["nic"], "must be a NIC position (0 for the first NIC)")
+        if network.get("type") == "static":
+            for key in ("ip_address", "netmask"):
+                if not network.get(key):
+                    raise InputError("%s.%s" % (path, key), network.get(key), "is required for a static network (type: static)")
+        else:
+            for key in ("ip_address", "netmask"):
+                if network.get(key):
+                    raise InputError("%s.%s" % (path, key), network[key], "applies only to type: static (this network uses DHCP)")
+
+
 def format_size(size):
     """Bytes as the largest binary unit that divides them: 10737418240 -> 10GiB."""
     size = int(size)
@@ -222,11 +282,17 @@ class VmSpec:
         self.memory = None if params.get("memory") is None else parse_size("memory", params["memory"])
         self.clone_from = params.get("clone_from")
         self.from_snapshot = params.get("from_snapshot")
+        self.template = params.get("template")
+        self.cloud_init = params.get("cloud_init")
+        if self.cloud_init is not None:
+            if not self.template:
+                raise InputError("cloud_init", "(given)", "applies only to a VM created from a template (give template)")
+            check_cloud_init(self.cloud_init)
         self.disks = None if params.get("disks") is None else [parse_disk(i, d) for i, d in enumerate(params["disks"])]
         self.nics = None if params.get("nics") is None else [parse_nic(i, n) for i, n in enumerate(params["nics"])]
         # Judged now, so a contradiction fails before any request; an update derives it again from the VM.
         self.topology(None)
-        if self.disks is not None and self.source_option:
+        if self.disks is not None and self.source_option in ("clone_from", "from_snapshot"):
             raise InputError("disks", "(%d entries)" % len(self.disks),
                              "cannot be combined with %s: the new VM gets the disks of its source" % self.source_option)
 
@@ -236,6 +302,8 @@ class VmSpec:
             return "clone_from"
         if self.from_snapshot:
             return "from_snapshot"
+        if self.template:
+            return "template"
         return None
 
     @property
@@ -387,6 +455,17 @@ def rebuild_body(spec, refs, snapshot, cluster, status):
     """One VmRebuildParams for rebuild-vm-from-snapshot."""
     body = {"rebuild_from_snapshot_id": snapshot["id"], "name": spec.final_name, "status": status}
     return _derived_body(body, spec, refs, cluster, snapshot)
+
+
+def template_body(spec, refs, template, cluster, status, disk_operate=None):
+    """One VmCreateVmFromTemplateParams: a linked clone of the template, with the task's overrides and cloud-init."""
+    body = {"template_id": template["id"], "name": spec.final_name, "is_full_copy": False, "status": status}
+    body = _derived_body(body, spec, refs, cluster, template)
+    if disk_operate:
+        body["disk_operate"] = disk_operate
+    if spec.cloud_init is not None:
+        body["cloud_init"] = cloud_init_body(spec.cloud_init)
+    return body
 
 
 def _derived_body(body, spec, refs, cluster, source):

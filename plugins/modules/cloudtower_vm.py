@@ -16,8 +16,9 @@ description:
   - A VM is identified by O(id), or by O(name) within O(cluster) when given. VM names are not unique in CloudTower,
     so a name that matches several VMs is an error listing their ids, never a guess. VMs in the recycle bin are
     not matched by name.
-  - A missing VM is created from the options (C(create-vm)), cloned from another VM (O(clone_from), C(clone-vm)) or
-    rebuilt from a VM snapshot (O(from_snapshot), C(rebuild-vm-from-snapshot)). Running the same task again finds
+  - A missing VM is created from the options (C(create-vm)), cloned from another VM (O(clone_from), C(clone-vm)),
+    rebuilt from a VM snapshot (O(from_snapshot), C(rebuild-vm-from-snapshot)) or created from a VM template with
+    cloud-init (O(template), O(cloud_init), C(create-vm-from-template)). Running the same task again finds
     the VM by name and creates nothing.
   - When the reply to a create is lost (no reply within O(request_timeout)), the module looks for the VM it made
     (by name, in its cluster, within O(retry_timeout)) and carries on with it instead of failing. When several
@@ -28,10 +29,18 @@ description:
     the names in O(disks) and O(nics)) are refused before any request.
   - An existing VM is updated in place for what CloudTower can change on it (O(new_name), O(description), O(vcpu),
     O(cpu_sockets), O(cpu_cores), O(memory), O(ha)); RV(changes) lists each changed field.
-  - Options CloudTower cannot change on an existing VM (O(host) except when the task starts the VM, O(folder),
-    O(firmware), O(guest_os_type), O(disks), O(nics)) are compared with the VM; when they differ, the module
-    warns for each one that it was not applied and lists it in RV(not_applied). It never fails for them and
-    never changes them. O(clone_from) and O(from_snapshot) only matter when the VM is created.
+  - On an existing VM, O(disks) and O(nics) are reconciled (disks added, grown, and removed with O(purge_disks);
+    CD-ROMs added, ISOs mounted and ejected; NICs added, reconnected, updated and removed with O(purge_nics)), a
+    running VM is migrated live to O(host), and the VM is moved to O(folder). Entries are matched on stable keys,
+    never by list position alone (see O(disks) and O(nics)), so a re-run changes nothing and never duplicates a
+    device.
+  - A change CloudTower only makes on a stopped VM (adding or removing an IDE disk or a CD-ROM drive, a NIC's
+    model or MAC address) is refused, before anything is sent, while the VM runs, unless O(force_restart=true),
+    which stops the VM, applies every change and starts it again in one run.
+  - Options CloudTower cannot change on an existing VM (O(firmware), O(guest_os_type), and O(host) of a VM that is
+    neither running nor started by the task) are compared with the VM; when they differ, the module warns for each
+    one that it was not applied and lists it in RV(not_applied). O(clone_from) and O(from_snapshot) only matter
+    when the VM is created.
   - Power operations are chosen from the VM's status as just read, because CloudTower fails a start on a running
     VM or a shutdown on a stopped one, so a VM already in the wanted state gets no request.
   - Works with the CloudTower API 1.8, 1.10 and 4.6.
@@ -50,7 +59,9 @@ attributes:
         RV(actions) and RV(changes), without sending any request that changes CloudTower.
   diff_mode:
     support: full
-    details: Before and after of the managed fields (name, description, CPU, memory, HA, status, recycle bin).
+    details:
+      - Before and after of the managed fields (name, description, CPU, memory, HA, status, recycle bin), and of each
+        device field the task changes (V(disks[1].size), V(nics[0].vlan), V(host), V(folder)...).
 options:
   id:
     description:
@@ -111,10 +122,11 @@ options:
   host:
     description:
       - Host (name or id, within the VM's cluster) to create the VM on, or to start it on when the task starts it.
-      - A running VM on another host is not migrated; that is reported in RV(not_applied).
+      - A running VM on another host is migrated live (C(migrate-vm)). A stopped or suspended VM is not moved (it
+        starts on O(host) when the task starts it); that is reported in RV(not_applied).
     type: str
   folder:
-    description: VM folder (name or id, within the VM's cluster) of a new VM.
+    description: VM folder (name or id, within the VM's cluster) of the VM. An existing VM in another folder (or in none) is moved to it.
     type: str
   description:
     description: Description of the VM.
@@ -152,8 +164,13 @@ options:
     description:
       - Disks and CD-ROMs of a new VM, in boot order. Not with O(clone_from) or O(from_snapshot), whose VM gets
         the source's disks.
-      - On an existing VM, compared with its disks (type, bus, size, volume, image, in boot order) and reported in
-        RV(not_applied) when they differ.
+      - "On an existing VM: an entry with O(disks[].volume) matches the disk on that volume; another disk entry
+        matches the VM's disks of the same bus in boot order (the first VIRTIO entry the first VIRTIO disk, and so
+        on); CD-ROM entries match the VM's CD-ROM drives in boot order. An entry that matches nothing is added after
+        the VM's devices. A matched disk smaller than O(disks[].size) is grown (C(expand-vm-disk), CloudTower API 1.10
+        and later); a larger one is an error, as CloudTower cannot shrink a disk. A matched CD-ROM gets the ISO of
+        O(disks[].image) mounted, or ejected when the entry has none (C(eject-iso-from-vm-cd-rom), API 1.10 and
+        later). Disks and CD-ROMs no entry matches are kept unless O(purge_disks=true)."
     type: list
     elements: dict
     suboptions:
@@ -201,8 +218,10 @@ options:
   nics:
     description:
       - Network interfaces of the VM, in order. With O(clone_from) or O(from_snapshot) they replace the source's.
-      - On an existing VM, compared with its NICs (VLAN, and model, MAC and enabled when given) and reported in
-        RV(not_applied) when they differ.
+      - On an existing VM, an entry with O(nics[].mac_address) matches the NIC with that MAC, another entry the NIC
+        at its position. A matched NIC is reconnected to O(nics[].vlan) and gets the model, MAC and enabled state
+        given (a model or MAC change needs the VM stopped, see O(force_restart)); an entry that matches nothing adds
+        a NIC. NICs no entry matches are kept unless O(purge_nics=true).
     type: list
     elements: dict
     suboptions:
@@ -218,8 +237,26 @@ options:
         description: MAC address, such as V(52:54:00:12:34:56). CloudTower assigns one when omitted.
         type: str
       enabled:
-        description: Whether the NIC is connected.
+        description: Whether the NIC is connected (V(false) disconnects it, V(true) connects it again).
         type: bool
+  purge_disks:
+    description:
+      - Remove the disks and CD-ROM drives of an existing VM that no entry of O(disks) matches (C(remove-vm-disk),
+        C(remove-vm-cd-rom)). A removed disk's volume is kept by CloudTower.
+      - Without it they are kept; a shorter O(disks) list never removes anything.
+    type: bool
+    default: false
+  purge_nics:
+    description: Remove the NICs of an existing VM that no entry of O(nics) matches (C(remove-vm-nic)).
+    type: bool
+    default: false
+  force_restart:
+    description:
+      - Allow the module to stop a running (or suspended) VM, apply changes CloudTower only makes on a stopped VM,
+        and start it again, in one run. The shutdown is graceful, falling back to a power-off only with O(force=true).
+      - Without it such changes fail the task, naming them, before anything is sent.
+    type: bool
+    default: false
   clone_from:
     description:
       - Create the VM as a clone of this VM (name or id). Options given override the source's (CPU, memory, HA,
@@ -230,6 +267,92 @@ options:
       - Create the VM from this VM snapshot (name or id, within O(cluster) when given), keeping the source VM.
         Ignored once the VM exists.
     type: str
+  template:
+    description:
+      - Create the VM from this VM template (name or id, within O(cluster) when given; C(create-vm-from-template), a
+        linked clone). Options given override the template's (CPU, memory, HA, description, NICs...). Ignored once
+        the VM exists. See M(smartx.cloudtower.cloudtower_vm_template).
+      - O(disks) describes the new VM's whole disk list, matched with the template's disks as with an existing VM: an
+        entry bigger than the template's disk grows it once the VM exists, an entry that matches none is a new disk,
+        and with O(purge_disks=true) the template's disks no entry matches are left out. The template's CD-ROM drives
+        are kept.
+    type: str
+  cloud_init:
+    description:
+      - Guest customisation of a VM created from a O(template) whose guest has cloud-init (the template's
+        C(cloud_init_supported)). Sent once, with the creation; ignored once the VM exists.
+      - Users other than the image's default user, packages and any other cloud-config go in O(cloud_init.user_data).
+    type: dict
+    suboptions:
+      hostname:
+        description: Host name of the guest.
+        type: str
+      default_user_password:
+        description: Password of the image's default user. Never logged or returned.
+        type: str
+      public_keys:
+        description: SSH public keys authorised for the image's default user.
+        type: list
+        elements: str
+      nameservers:
+        description: DNS servers.
+        type: list
+        elements: str
+      user_data:
+        description: Cloud-config user data (a C(#cloud-config) document), e.g. to add users or run commands.
+        type: str
+      networks:
+        description:
+          - Network configuration per NIC of the new VM (its O(nics), else the template's NICs).
+        type: list
+        elements: dict
+        suboptions:
+          nic:
+            description: Position of the NIC (0 for the first). Defaults to the entry's own position.
+            type: int
+          type:
+            description: V(dhcp), or V(static) with O(cloud_init.networks[].ip_address) and O(cloud_init.networks[].netmask).
+            type: str
+            choices: [dhcp, static]
+            default: dhcp
+          ip_address:
+            description: Static IPv4 address.
+            type: str
+          netmask:
+            description: Netmask of the static address, such as V(255.255.255.0).
+            type: str
+          gateway:
+            description: Default gateway (a route to V(0.0.0.0/0.0.0.0)).
+            type: str
+          routes:
+            description: Further static routes.
+            type: list
+            elements: dict
+            suboptions:
+              network:
+                description: Destination network.
+                type: str
+                required: true
+              netmask:
+                description: Netmask of the destination.
+                type: str
+                required: true
+              gateway:
+                description: Gateway of the route.
+                type: str
+                required: true
+  wait_for:
+    description:
+      - Once the VM runs, wait until its guest is ready - V(vmtools) (VMTools running) and/or V(ip) (an IP address
+        reported) - up to O(wait_for_timeout). The addresses are returned in RV(ips).
+      - Needs O(state=running) or O(state=restarted). A VM already ready costs no extra request.
+    type: list
+    elements: str
+    choices: [vmtools, ip]
+  wait_for_timeout:
+    description: Seconds to wait for O(wait_for). The task fails, naming what is missing, when they pass.
+    type: int
+    default: 600
   delete_snapshots:
     description:
       - With O(state=absent), also delete the VM's snapshots (and their iSCSI LUN snapshots). Otherwise they
@@ -318,6 +441,58 @@ EXAMPLES = r"""
     from_snapshot: nightly-web-01
     state: running
 
+- name: Grow the data disk, add a second NIC and mount a newer ISO; move to another folder and host (no restart)
+  smartx.cloudtower.cloudtower_vm:
+    name: web-01
+    cluster: prod-cluster
+    host: node-2
+    folder: web-servers
+    disks:
+      - size: 40GiB
+      - size: 300GiB
+        bus: SCSI
+      - type: cdrom
+        image: rocky-9.5-x86_64-minimal.iso
+    nics:
+      - vlan: vm-network-101
+      - vlan: backup-network
+
+- name: Change a NIC's model, which needs the VM stopped, and drop NICs and disks not listed
+  smartx.cloudtower.cloudtower_vm:
+    name: web-01
+    cluster: prod-cluster
+    nics:
+      - vlan: vm-network-101
+        model: E1000
+    purge_nics: true
+    force_restart: true
+
+- name: A VM from a template with cloud-init, a static address, and a bigger system disk; wait for its IP
+  smartx.cloudtower.cloudtower_vm:
+    name: app-07
+    cluster: prod-cluster
+    template: rocky-9-cloud
+    vcpu: 4
+    memory: 8GiB
+    disks:
+      - size: 60GiB
+    nics:
+      - vlan: vm-network-101
+    cloud_init:
+      hostname: app-07
+      public_keys:
+        - "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI... deploy@ci"
+      default_user_password: "{{ vault_default_password }}"
+      networks:
+        - type: static
+          ip_address: 192.168.10.37
+          netmask: 255.255.255.0
+          gateway: 192.168.10.1
+      nameservers: [192.168.10.2]
+    state: running
+    wait_for: [vmtools, ip]
+  register: app
+
 - name: Delete a VM and its snapshots, powering it off first
   smartx.cloudtower.cloudtower_vm:
     name: web-2
@@ -354,6 +529,9 @@ vm:
 changes:
   description:
     - The field-level changes, each as C({before, after}); empty when nothing changed.
+    - Device changes are keyed by the entry they come from (C(disks[1].size), C(disks[2].image), C(disks[3].exists),
+      C(nics[0].vlan), C(nics[1].enabled)...), plus C(disks.removed), C(cd_roms.removed), C(nics.removed), C(host) and
+      C(folder).
     - Fields are the VM's (C(name), C(description), C(vcpu), C(cpu_sockets), C(cpu_cores), C(memory) in bytes,
       C(ha), C(status), C(in_recycle_bin)), plus C(exists) for a creation or a deletion and C(restarted) for a
       restart.
@@ -388,6 +566,12 @@ tasks:
       description: Start VM
       status: SUCCESSED
       progress: 1
+ips:
+  description: The VM's IP addresses as CloudTower reports them (the guest's, through VMTools); empty when none is known.
+  returned: always
+  type: list
+  elements: str
+  sample: [192.168.10.21]
 not_applied:
   description:
     - Options that differ from the existing VM but that CloudTower cannot change on it (or that this module does
@@ -409,7 +593,13 @@ diff:
 from ansible_collections.smartx.cloudtower.plugins.module_utils.module import CloudTowerModule
 from ansible_collections.smartx.cloudtower.plugins.module_utils.vm import STATES
 from ansible_collections.smartx.cloudtower.plugins.module_utils.vm_reconciler import VmTask
-from ansible_collections.smartx.cloudtower.plugins.module_utils.vm_spec import FIRMWARES, GUEST_OS_TYPES, disk_suboptions, nic_suboptions
+from ansible_collections.smartx.cloudtower.plugins.module_utils.vm_spec import (
+    FIRMWARES,
+    GUEST_OS_TYPES,
+    cloud_init_suboptions,
+    disk_suboptions,
+    nic_suboptions,
+)
 
 
 def argument_spec():
@@ -437,6 +627,13 @@ def argument_spec():
         from_snapshot=dict(type="str"),
         delete_snapshots=dict(type="bool", default=False),
         recycle_bin=dict(type="bool", default=False),
+        template=dict(type="str"),
+        cloud_init=dict(type="dict", options=cloud_init_suboptions()),
+        wait_for=dict(type="list", elements="str", choices=["vmtools", "ip"]),
+        wait_for_timeout=dict(type="int", default=600),
+        purge_disks=dict(type="bool", default=False),
+        purge_nics=dict(type="bool", default=False),
+        force_restart=dict(type="bool", default=False),
     )
 
 
@@ -444,9 +641,9 @@ def main():
     module = CloudTowerModule(
         argument_spec=argument_spec(),
         waits=True,
-        non_blank=("id", "name", "new_name", "cluster", "host", "folder", "clone_from", "from_snapshot"),
+        non_blank=("id", "name", "new_name", "cluster", "host", "folder", "clone_from", "from_snapshot", "template"),
         supports_check_mode=True,
-        mutually_exclusive=[("id", "name"), ("clone_from", "from_snapshot")],
+        mutually_exclusive=[("id", "name"), ("clone_from", "from_snapshot", "template")],
         required_one_of=[("id", "name")],
     )
     module.subject = "VM %s" % (module.params["name"] or module.params["id"])

@@ -44,6 +44,8 @@ WEIGHTS = {
     "cloudtower_backup_manifest": 12,
     "tls": 11,
     "cloudtower_auth": 7,
+    "cloudtower_placement_info": 10,
+    "cloudtower_vm_devices": 20,
 }
 
 

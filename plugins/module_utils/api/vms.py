@@ -17,7 +17,8 @@ NICS_READ = "get-vm-nics"
 CREATE = "create-vm"
 CLONE = "clone-vm"
 REBUILD = "rebuild-vm-from-snapshot"
-CREATING = (CREATE, CLONE, REBUILD)
+CREATE_FROM_TEMPLATE = "create-vm-from-template"
+CREATING = (CREATE, CLONE, REBUILD, CREATE_FROM_TEMPLATE)
 UPDATE_BASIC_INFO = "update-vm-basic-info"
 DELETE = "delete-vm"
 MOVE_TO_RECYCLE_BIN = "move-vm-to-recycle"
@@ -30,6 +31,20 @@ RESTART = "restart-vm"
 FORCE_RESTART = "force-restart-vm"
 RESUME = "resume-vm"
 SUSPEND = "suspend-vm"
+# Devices, placement and folder of an existing VM (EXPAND_DISK and EJECT_ISO exist from API 1.10 on).
+ADD_DISK = "add-vm-disk"
+EXPAND_DISK = "expand-vm-disk"
+REMOVE_DISK = "remove-vm-disk"
+UPDATE_DISK = "update-vm-disk"
+EJECT_ISO = "eject-iso-from-vm-cd-rom"
+ADD_CD_ROM = "add-vm-cd-rom"
+REMOVE_CD_ROM = "remove-vm-cd-rom"
+ADD_NIC = "add-vm-nic"
+UPDATE_NIC = "update-vm-nic"
+REMOVE_NIC = "remove-vm-nic"
+MIGRATE = "migrate-vm"
+ADD_TO_FOLDER = "add-vm-to-folder"
+EXPAND_DISK_SINCE = (1, 10)
 # The status a forced operation brings the VM to, when it can be told from the status alone.
 FORCED_RESULT = {POWEROFF: "STOPPED"}
 # delete-vm accepts effect.include_snapshots from CloudTower 2.7 on; older versions refuse the key.
@@ -59,6 +74,19 @@ def start_body(vm_id, host_id=None):
 
 def update_body(vm_id, data):
     return {"where": {"id": vm_id}, "data": data}
+
+
+def expand_disk_body(disk_id, size):
+    """expand-vm-disk acts on a disk (VmDiskWhereInput); the size in bytes, without size_unit (4.6 only)."""
+    return {"where": {"id": disk_id}, "size": size}
+
+
+def eject_body(disk_id):
+    return {"where": {"id": disk_id}}
+
+
+def migrate_body(vm_id, host_id):
+    return {"where": {"id": vm_id}, "data": {"host_id": host_id}}
 
 
 def delete_body(vm_id, include_snapshots=False):

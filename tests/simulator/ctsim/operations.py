@@ -17,6 +17,7 @@ from .disk_operations import DiskMutations
 from .uploads import UploadMutations
 from .store import iso_timestamp
 from .tasks import TaskFailure, TaskPlan
+from .template_operations import TemplateMutations
 
 BYTE_UNITS = {"B": 1, "KB": 1024, "MB": 1024 ** 2, "GB": 1024 ** 3, "TB": 1024 ** 4, "PB": 1024 ** 5}
 BPS_UNITS = {"Bps": 1, "KBps": 1024, "MBps": 1024 ** 2, "GBps": 1024 ** 3, "TBps": 1024 ** 4}
@@ -56,6 +57,7 @@ class Mutations:
         self.handlers.update(UploadMutations(self).handlers)
         self.handlers.update(DiskMutations(self).handlers)
         self.handlers.update(DeviceMutations(self).handlers)
+        self.handlers.update(TemplateMutations(self).handlers)
 
     def run(self, endpoint, body, now, user_id):
         BodyValidator(self.state.version).validate(endpoint, body)
@@ -141,6 +143,9 @@ class Mutations:
             changes = {"local_id": created["local_id"].replace("placeholder-", "", 1), "status": spec["status"]}
             if spec["status"] == "RUNNING":
                 changes["host"] = created.get("host") or self._pick_host(created["cluster"])
+                # A guest with VMTools (a VM from a template of such a guest) starts them as it boots.
+                if created.get("_tools_installed"):
+                    changes["vm_tools_status"] = "RUNNING"
             self.store.update("vms", vm_id, changes, when)
             factory.refresh_vm(when, created)
 

@@ -379,6 +379,81 @@ SHAPES = {
     "VmAddFolderParamsData": """
         folder_id         str                        required
     """,
+    # ----- VM templates (issue 18) -----
+    "VmTemplateCreationParams": """
+        name              str                        required
+        vm_id             str                        required
+        cloud_init_supported bool                    required
+        cluster_id        str
+        description       str
+    """,
+    "VmTemplateDeletionParams": """
+        where             where:VmTemplate           required
+    """,
+    "VmCreateVmFromTemplateParams": """
+        name              str                        required
+        template_id       str                        required
+        is_full_copy      bool                       required
+        cluster_id        str
+        host_id           str
+        folder_id         str
+        description       str
+        guest_os_type     enum:VmGuestsOperationSystem
+        cpu_sockets       int
+        cpu_cores         int
+        vcpu              int
+        memory            num:fii
+        memory_unit       enum:ByteUnit              >=4.6
+        ha                bool
+        firmware          enum:VmFirmware
+        status            enum:VmStatus
+        io_policy         enum:VmDiskIoPolicy
+        max_iops          int
+        max_iops_policy   enum:VmDiskIoRestrictType
+        max_bandwidth     num:fii
+        max_bandwidth_policy enum:VmDiskIoRestrictType
+        max_bandwidth_unit enum:BPSUnit              >=4.6
+        vm_nics           arr:VmNicParams
+        disk_operate      obj:VmDiskOperate
+        cloud_init        obj:TemplateCloudInit
+        gpu_devices       any                        >=4.6
+        owner             any                        >=4.6
+        pci_nics          any                        >=4.6
+        vm_placement_group any                       >=4.6
+    """,
+    "VmDiskOperate": """
+        modify_disks      arr:DiskOperateModifyDisk
+        new_disks         obj:VmDiskParams
+        remove_disks      obj:VmDiskOperateRemoveDisks
+    """,
+    "VmDiskOperateRemoveDisks": """
+        disk_index        arr:int                    required
+    """,
+    "DiskOperateModifyDisk": """
+        disk_index        int                        required
+        bus               enum:Bus
+        vm_volume_id      str
+    """,
+    "TemplateCloudInit": """
+        default_user_password str
+        hostname          str
+        nameservers       arr:str
+        networks          arr:CloudInitNetWork
+        public_keys       arr:str
+        user_data         str
+    """,
+    "CloudInitNetWork": """
+        nic_index         int                        required
+        type              enum:CloudInitNetworkTypeEnum required
+        ip_address        str
+        netmask           str
+        routes            arr:CloudInitNetWorkRoute
+    """,
+    "CloudInitNetWorkRoute": """
+        gateway           str                        required
+        netmask           str                        required
+        network           str                        required
+    """,
 }
 
 # The top-level body of each mutation: "obj:X" or "arr:X".
@@ -426,6 +501,10 @@ BODIES = {
     "migrate-vm": "obj:VmMigrateParams",
     "add-vm-to-folder": "obj:VmAddFolderParams",
     "remove-vm-from-folder": "obj:VmOperateParams",
+    "clone-vm-template-from-vm": "arr:VmTemplateCreationParams",
+    "convert-vm-template-from-vm": "arr:VmTemplateCreationParams",
+    "delete-vm-template": "obj:VmTemplateDeletionParams",
+    "create-vm-from-template": "arr:VmCreateVmFromTemplateParams",
 }
 # Bodies sent as multipart/form-data rather than JSON.
 MULTIPART_BODIES = ("upload-elf-file",)

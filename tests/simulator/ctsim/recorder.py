@@ -9,7 +9,8 @@ import json
 import threading
 
 REDACTED = "<redacted>"
-SECRET_KEYS = ("password", "token", "chap_secret")
+# default_user_password: the cloud-init password of create-vm-from-template.
+SECRET_KEYS = ("password", "token", "chap_secret", "default_user_password")
 
 
 def redact(value):

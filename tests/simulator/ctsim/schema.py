@@ -42,6 +42,7 @@ ENUMS = {
     "ByteUnit": "B KB MB GB TB PB",
     "ClusterConnectorErrorCode": "LOAD_CLUSTER_FAILED LOAD_CLUSTER_NETWORK_ERROR LOAD_CLUSTER_NOT_FOUND "
                                  "LOAD_CLUSTER_UNAUTHORIZED LOAD_CLUSTER_UNHEALTHY",
+    "CloudInitNetworkTypeEnum": "IPV4 IPV4_DHCP",
     "ClusterType": "BLUESHARK SMTX_ELF>=4.6 SMTX_OS SMTX_ZBS",
     "ConnectState": "CONNECTED DISCONNECTED INITIALIZING REMOVING",
     "ConsistentType": "CRASH_CONSISTENT FILE_SYSTEM_CONSISTENT",
@@ -145,6 +146,22 @@ EMBEDDED = {
         chap_secret          str
         initiator_iqn        str
     """,
+    "TemplateNic": """
+        enabled              bool?
+        index                int
+        ip_address           str?
+        mac_address          str?
+        mirror               bool?
+        model                enum:VmNicModel?
+        type                 enum:VmNicType?   >=4.6
+        vlan                 json:FrozenVlan
+        vpc_nic              json:TemplateVpcNic?  >=4.6
+    """,
+    "TemplateVpcNic": """
+        use_floating_ip      bool       >=4.6
+        vpc_local_id         str        >=4.6
+        vpc_subnet_local_id  str        >=4.6
+    """,
     "FrozenVlan": """
         name                 str
         network_ids          list?      >=4.6
@@ -239,7 +256,7 @@ RESOURCES_TEXT["Cluster"] = ("clusters", """
     vhost_enabled                        bool?
     vm_folders                           many:VmFolder?<-cluster
     vm_num                               int?
-    vm_templates                         many:VmTemplate?
+    vm_templates                         many:VmTemplate?<-cluster
     vms                                  many:Vm?<-cluster
     witness                              one:Witness?
     zones                                many:Zone?
@@ -568,6 +585,37 @@ RESOURCES_TEXT["VmSnapshot"] = ("vm_snapshots", """
     vm                                   one:Vm?
     vm_disks                             json:FrozenDisks[]?
     vm_nics                              json:FrozenNic[]?
+    win_opt                              bool
+""")
+
+# A VM template: a VM's configuration and disks, frozen like a snapshot's, that VMs are created from.
+RESOURCES_TEXT["VmTemplate"] = ("vm_templates", """
+    clock_offset                         enum:VmClockOffset
+    cloud_init_supported                 bool
+    cluster                              one:Cluster
+    content_library_vm_template          one:ContentLibraryVmTemplate? !=1.10
+    cpu                                  json:Cpu
+    cpu_model                            str
+    description                          str
+    entityAsyncStatus                    enum:EntityAsyncStatus?
+    firmware                             enum:VmFirmware
+    ha                                   bool
+    id                                   str
+    io_policy                            enum:VmDiskIoPolicy?
+    labels                               many:Label?
+    local_created_at                     dt?
+    local_id                             str
+    max_bandwidth                        i64?
+    max_bandwidth_policy                 enum:VmDiskIoRestrictType?
+    max_iops                             int?
+    max_iops_policy                      enum:VmDiskIoRestrictType?
+    memory                               i64
+    name                                 str
+    size                                 i64
+    vcpu                                 int
+    video_type                           str?
+    vm_disks                             json:FrozenDisks[]?
+    vm_nics                              json:TemplateNic[]?
     win_opt                              bool
 """)
 

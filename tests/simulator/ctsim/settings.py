@@ -21,6 +21,8 @@ MUTATING_ENDPOINTS = (
     "expand-vm-disk", "remove-vm-disk", "update-vm-disk", "eject-iso-from-vm-cd-rom", "add-vm-cd-rom",
     "remove-vm-cd-rom", "add-vm-nic", "update-vm-nic", "remove-vm-nic", "migrate-vm", "add-vm-to-folder",
     "remove-vm-from-folder",
+    # VM templates.
+    "clone-vm-template-from-vm", "convert-vm-template-from-vm", "delete-vm-template", "create-vm-from-template",
 )
 # Calls answered by the mutation handlers that change nothing and start no task.
 ACTION_ENDPOINTS = ("get-export-file-download-links",)

@@ -66,8 +66,12 @@ def test_field_kinds_match_spec(sim_package, schemas, version):
 def test_embedded_objects_match_spec(sim_package, schemas, version):
     schema = sim_package.schema
     for name in schema.EMBEDDED:
-        spec = schemas["Nested" + name]
         declared = schema.embedded_fields_in(name, version)
+        if "Nested" + name not in schemas:
+            # An object of later versions only (4.6's NestedTemplateVpcNic): none of its fields exists here.
+            assert not declared, (version, name)
+            continue
+        spec = schemas["Nested" + name]
         assert {field.name for field in declared} == set(spec["properties"]), (version, name)
         for field in declared:
             if field.kind == "num":

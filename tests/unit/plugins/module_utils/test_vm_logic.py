@@ -14,10 +14,8 @@ from ansible_collections.smartx.cloudtower.plugins.module_utils.vm import (
     VmPlan,
     basic_info_changes,
     check_delete_effect_supported,
-    disk_drift,
     explain_refused_effect,
     managed_view,
-    nic_drift,
     placement_drift,
     power_changes,
     power_steps,
@@ -124,68 +122,16 @@ def test_power_changes():
 def test_placement_drift_lists_what_differs():
     refs = References()
     refs.host = {"id": "host-2"}
-    drift = placement_drift(spec(host="node-2", firmware="UEFI", guest_os_type="LINUX"), a_vm(), refs, will_start=False)
+    drift = placement_drift(spec(host="node-2", firmware="UEFI", guest_os_type="LINUX"), a_vm(status="STOPPED"), refs, will_start=False)
     assert [d["option"] for d in drift] == ["host", "firmware"]
     assert drift[1] == {"option": "firmware", "wanted": "UEFI", "current": "BIOS", "reason": "the firmware of an existing VM cannot be changed"}
 
 
-def test_a_host_used_to_start_the_vm_is_applied():
+def test_a_host_used_to_start_the_vm_or_migrated_to_is_no_drift():
     refs = References()
     refs.host = {"id": "host-2"}
     assert placement_drift(spec(host="node-2"), a_vm(status="STOPPED"), refs, will_start=True) == []
-
-
-class TableClient:
-    def __init__(self, tables):
-        self.tables = tables
-        self.operations = []
-
-    def call(self, operation, body):
-        self.operations.append(operation)
-        return list(self.tables.get(operation, []))
-
-
-def disk_tables():
-    return {
-        "get-vm-disks": [
-            {"id": "d2", "type": "CD_ROM", "bus": "IDE", "boot": 1, "elf_image": None, "vm_volume": None},
-            {"id": "d1", "type": "DISK", "bus": "VIRTIO", "boot": 0, "elf_image": None, "vm_volume": {"id": "vol-1"}},
-        ],
-        "get-vm-volumes": [{"id": "vol-1", "size": 40.0 * GIB}],
-        "get-vm-nics": [{"id": "n1", "order": 0, "vlan": {"id": "vlan-1", "name": "vm-network"}, "model": "VIRTIO",
-                         "mac_address": "52:54:00:AA:BB:CC", "enabled": True}],
-    }
-
-
-def test_matching_disks_and_nics_are_no_drift():
-    client = TableClient(disk_tables())
-    wanted = spec(disks=[{"type": "disk", "size": "40GiB"}, {"type": "cdrom"}],
-                  nics=[{"vlan": "vm-network", "model": "VIRTIO", "mac_address": "52:54:00:aa:bb:cc"}])
-    refs = References()
-    refs.vlans = {"vm-network": {"id": "vlan-1"}}
-    assert disk_drift(client, wanted, a_vm(), refs) == []
-    assert nic_drift(client, wanted, a_vm(), refs) == []
-
-
-def test_differing_disks_and_nics_are_reported_not_changed():
-    client = TableClient(disk_tables())
-    wanted = spec(disks=[{"type": "disk", "size": "80GiB"}, {"type": "cdrom"}], nics=[{"vlan": "other"}, {"vlan": "other"}])
-    refs = References()
-    refs.vlans = {"other": {"id": "vlan-2"}}
-    disks = disk_drift(client, wanted, a_vm(), refs)
-    nics = nic_drift(client, wanted, a_vm(), refs)
-    assert disks[0]["option"] == "disks"
-    assert disks[0]["current"] == ["VIRTIO disk of 40GiB", "CD-ROM (empty)"]
-    assert disks[0]["wanted"] == ["new VIRTIO disk of 80GiB", "CD-ROM (empty)"]
-    assert nics[0]["option"] == "nics"
-    assert client.operations == ["get-vm-disks", "get-vm-volumes", "get-vm-nics"]
-
-
-def test_no_disk_or_nic_option_reads_nothing():
-    client = TableClient(disk_tables())
-    assert disk_drift(client, spec(), a_vm(), References()) == []
-    assert nic_drift(client, spec(), a_vm(), References()) == []
-    assert client.operations == []
+    assert placement_drift(spec(host="node-2"), a_vm(status="RUNNING"), refs, will_start=False) == []
 
 
 # ----- delete_snapshots and the CloudTower version ------------------------------------------------------------

@@ -1,0 +1,95 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: smartx.cloudtower contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: cloudtower_vm_template_info
+short_description: List CloudTower VM templates by id, name, cluster or any filter
+version_added: 0.1.0
+description:
+  - Returns the SmartX CloudTower VM templates that match every filter given (AND), reading all pages unless O(limit)
+    is set.
+  - O(cluster) takes a name or an id; an unknown or ambiguous one is an error, not an empty result.
+  - Same O(where), O(order_by), O(limit), O(fields) and O(query) conventions as M(smartx.cloudtower.cloudtower_vm_info).
+author:
+  - smartx.cloudtower contributors (@smartx-cloudtower)
+extends_documentation_fragment:
+  - smartx.cloudtower.attributes
+  - smartx.cloudtower.attributes.action_group
+  - smartx.cloudtower.connection
+  - smartx.cloudtower.info
+  - smartx.cloudtower.name_filters
+attributes:
+  check_mode:
+    support: full
+    details: Only reads, so it runs the same in check mode.
+  diff_mode:
+    support: none
+options:
+  cluster:
+    description: Only templates of this cluster (name or id).
+    type: str
+seealso:
+  - module: smartx.cloudtower.cloudtower_vm_template
+  - module: smartx.cloudtower.cloudtower_vm
+"""
+
+EXAMPLES = r"""
+- name: Templates of a cluster that take cloud-init
+  smartx.cloudtower.cloudtower_vm_template_info:
+    cluster: prod-cluster
+    where:
+      cloud_init_supported: true
+    fields: [name, vcpu, memory]
+  register: templates
+"""
+
+RETURN = r"""
+templates:
+  description: The matching templates as CloudTower returns them (all fields of C(get-vm-templates), or O(fields)).
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - id: cmh0a1b2c000p0958q1w2e3r4
+      name: rocky-9-cloud
+      cloud_init_supported: true
+      cluster: {id: cmg6xz1ab000s0958a8a2b3c4, name: prod-cluster}
+count:
+  description: Number of templates in RV(templates).
+  returned: always
+  type: int
+  sample: 1
+query_result:
+  description: The result of O(query) applied to RV(templates).
+  returned: when O(query) is given
+  type: raw
+  sample: [rocky-9-cloud]
+"""
+
+from ansible_collections.smartx.cloudtower.plugins.module_utils.api import vm_templates as api_vm_templates
+from ansible_collections.smartx.cloudtower.plugins.module_utils.info import NAME_FILTERS, info_argument_spec, list_records, name_filter_spec
+from ansible_collections.smartx.cloudtower.plugins.module_utils.lookups import optional_cluster, related_to
+from ansible_collections.smartx.cloudtower.plugins.module_utils.module import CloudTowerModule
+
+
+def list_templates(module):
+    cluster = optional_cluster(module.client, "cluster", module.params.get("cluster"))
+    list_records(module, "templates", api_vm_templates.READ, NAME_FILTERS, related_to("cluster", cluster))
+
+
+def main():
+    spec = name_filter_spec()
+    spec.update(cluster=dict(type="str"))
+    spec.update(info_argument_spec())
+    module = CloudTowerModule(argument_spec=spec, supports_check_mode=True,
+                              non_blank=("id", "ids", "name", "names", "name_contains", "cluster", "order_by", "fields"))
+    module.run(list_templates)
+
+
+if __name__ == "__main__":
+    main()
