@@ -46,6 +46,7 @@ WEIGHTS = {
     "cloudtower_auth": 7,
     "cloudtower_placement_info": 10,
     "cloudtower_vm_devices": 20,
+    "cloudtower_vm_template": 20,
 }
 
 
