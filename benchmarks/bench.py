@@ -28,7 +28,7 @@ import time
 import benchsupport as bs
 import waiter_model
 
-SCENARIOS = ("backup", "no_change", "overhead", "task_wait", "listing")
+SCENARIOS = ("backup", "no_change", "template", "overhead", "task_wait", "listing")
 USERNAME = "bench-admin"
 TASK_SECONDS = 2.0
 SPARE_VMS = 20
@@ -220,6 +220,7 @@ NO_CHANGE_CASES = (
     ("vm_in_cluster", "cloudtower_vm", "name + cluster"),
     ("snapshot", "cloudtower_vm_snapshot", "vm + name"),
     ("snapshot_in_cluster", "cloudtower_vm_snapshot", "vm + name + cluster"),
+    ("vm_devices", "cloudtower_vm", "name + cluster + 2 disks, CD-ROM with ISO, NIC"),
 )
 
 
@@ -240,6 +241,20 @@ def scenario_no_change(ctx, sim):
                          "endpoints": summary.endpoints_text(), "changed": any(t["changed"] for t in ran),
                          "task_seconds": sum(t["seconds"] for t in ran)})
     return rows
+
+
+# ----- scenario 2b: a VM from a template with cloud-init ---------------------------------------------------
+def scenario_template(ctx, sim):
+    """The requests of creating one VM from a template with cloud-init and waiting for its guest (template made before)."""
+    sim.reset(state="demo", task_seconds=TASK_SECONDS)
+    ctx.playbook(sim, "template.yml", {"bench_case": "template"}, "template-setup")[0].require_success("making the template")
+    sim.clear_requests()
+    timed, timings = ctx.playbook(sim, "template.yml", {"bench_case": "vm_from_template"}, "vm-from-template")
+    timed.require_success("VM from the template")
+    summary = bs.RequestSummary(sim.requests())
+    ran = [t for t in timings if t.get("action", "").endswith("cloudtower_vm")]
+    return {"requests": summary.to_dict(), "endpoints": summary.endpoints_text(),
+            "mutating": [e["endpoint"] for e in summary.mutating], "task_seconds": sum(t["seconds"] for t in ran)}
 
 
 # ----- scenario 5: module overhead ------------------------------------------------------------------
@@ -544,6 +559,12 @@ def report(results, ctx):
             "N=%d %s" % (r["size"], bs.seconds(r["snapshot_task_seconds"])) for r in role_tasks), ""]
     if results.get("no_change"):
         parts += ["## 2. Idempotent no-change runs", "", no_change_table(results["no_change"]), ""]
+    if results.get("template"):
+        tpl = results["template"]
+        parts += ["## 2b. A VM from a template with cloud-init, waiting for VMTools and an IP", "",
+                  "%d requests, %d mutating (%s); by endpoint: %s; task %s (tasks take %s s in the simulator)." % (
+                      tpl["requests"]["total"], tpl["requests"]["mutating"], ", ".join(tpl["mutating"]), tpl["endpoints"],
+                      bs.seconds(tpl["task_seconds"]), TASK_SECONDS), ""]
     if results.get("listing"):
         rows = results["listing"]["rows"]
         parts += ["## 3. Listing %d VMs" % results["listing"]["vms"], "", listing_table(results["listing"]), "",

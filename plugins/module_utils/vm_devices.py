@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from ansible_collections.smartx.cloudtower.plugins.module_utils.api import vms
 from ansible_collections.smartx.cloudtower.plugins.module_utils.errors import InputError
-from ansible_collections.smartx.cloudtower.plugins.module_utils.vm_spec import DEFAULT_NIC_MODEL, format_size, option_path
+from ansible_collections.smartx.cloudtower.plugins.module_utils.vm_spec import DEFAULT_NIC_MODEL, References, format_size, option_path
 
 
 class DeviceChange:
@@ -68,14 +68,49 @@ class DevicePlanner:
         # can_expand() -> whether this CloudTower has expand-vm-disk (1.10 on); asked only when a disk must grow.
         self.can_expand = can_expand or (lambda: True)
         self.changes = []
+        self.disks = None
+        self.nics = None
 
-    def plan(self):
-        if self.spec.disks is not None:
-            disks = read_disks(self.client, self.vm, with_sizes=any(d.is_new for d in self.spec.disks))
-            self.plan_disks([d for d in disks if d.get("type") == "DISK"])
-            self.plan_cd_roms([d for d in disks if d.get("type") == "CD_ROM"], disks)
-        if self.spec.nics is not None:
-            self.plan_nics(sorted(vms.nics(self.client, self.vm["id"]), key=lambda n: n.get("order") or 0))
+    def read(self):
+        """Read the VM's disks and NICs the task declares (one request each, and the volumes' sizes when needed)."""
+        if self.spec.disks is not None and self.disks is None:
+            self.disks = read_disks(self.client, self.vm, with_sizes=any(d.is_new for d in self.spec.disks))
+        if self.spec.nics is not None and self.nics is None:
+            self.nics = sorted(vms.nics(self.client, self.vm["id"]), key=lambda n: n.get("order") or 0)
+        return self
+
+    def known_references(self):
+        """References the VM already shows for the names the task gives: its host, folder, NICs' VLANs, CD-ROMs' ISOs.
+
+        A value is known only when every entry giving it is matched with a device that already has it, so a value
+        that must be chosen (a new NIC, another VLAN) is still looked up, and refused when ambiguous.
+        """
+        known = References()
+        for attribute, option in (("host", self.spec.host), ("folder", self.spec.folder)):
+            current = self.vm.get(attribute) or {}
+            if option and option in (current.get("id"), current.get("name")):
+                setattr(known, attribute, current)
+        self.read()
+        if self.nics is not None:
+            pairs, _free = self.match_nics(self.nics)
+            known.vlans = _known_values(pairs, lambda entry: entry.vlan, lambda nic: nic.get("vlan"))
+        if self.disks is not None:
+            drives = [d for d in self.disks if d.get("type") == "CD_ROM"]
+            entries = [d for d in self.spec.disks if d.is_cdrom and d.image]
+            positions = {id(d): n for n, d in enumerate(d for d in self.spec.disks if d.is_cdrom)}
+            pairs = [(entry, drives[positions[id(entry)]] if positions[id(entry)] < len(drives) else None) for entry in entries]
+            known.images = _known_values(pairs, lambda entry: entry.image, lambda drive: drive.get("elf_image"))
+        return known
+
+    def plan(self, refs=None):
+        if refs is not None:
+            self.refs = refs
+        self.read()
+        if self.disks is not None:
+            self.plan_disks([d for d in self.disks if d.get("type") == "DISK"])
+            self.plan_cd_roms([d for d in self.disks if d.get("type") == "CD_ROM"], self.disks)
+        if self.nics is not None:
+            self.plan_nics(self.nics)
         return self.changes
 
     def _add(self, operation, body, summary, changes, needs_stop=None):
@@ -268,6 +303,19 @@ class DevicePlanner:
                                                             ", ".join("%s %s -> %s" % (k.split(".")[-1], c["before"], c["after"])
                                                                       for k, c in changes.items())),
                   changes, " and ".join(stop_for) or None)
+
+
+def _known_values(pairs, value_of, record_of):
+    """{value: record} for the values every entry of which is matched with a device whose record has that id or name."""
+    known, refused = {}, set()
+    for entry, device in pairs:
+        value = value_of(entry)
+        record = (record_of(device) or {}) if device is not None else {}
+        if value in (record.get("id"), record.get("name")):
+            known.setdefault(value, record)
+        else:
+            refused.add(value)
+    return {value: record for value, record in known.items() if value not in refused}
 
 
 def describe_disk(disk):

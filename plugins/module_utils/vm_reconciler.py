@@ -264,8 +264,12 @@ class VmTask:
         target = self.state if self.state in POWER_STATES else None
         status = vm.get("status")
         power = power_steps(status, target, self.params["force"]) if target else []
-        refs = resolve_references(self.client, spec, vm.get("cluster")) if spec.names_references() else References()
-        devices = self.plan_devices(vm, refs)
+        planner = DevicePlanner(self.client, spec, None, vm, self.params.get("purge_disks"), self.params.get("purge_nics"),
+                                can_expand=lambda: self.server_has(vms.EXPAND_DISK_SINCE))
+        # What the VM already shows is not looked up: a run with nothing to change reads only the VM and its devices.
+        refs = resolve_references(self.client, spec, vm.get("cluster"), planner.known_references()) if spec.names_references() \
+            else References()
+        devices = planner.plan(refs) + placement_changes(spec, vm, refs, will_start=False)
         stop_for = [d.needs_stop for d in devices if d.needs_stop]
         cycle = bool(stop_for) and status != "STOPPED" and target != "stopped"
         if cycle:
@@ -293,12 +297,6 @@ class VmTask:
             self.changes["restarted"] = {"before": False, "after": True}
         elif target:
             self.changes.update(power_changes(status, target))
-
-    def plan_devices(self, vm, refs):
-        """Disk, CD-ROM and NIC changes, then the migration and the folder move, for an existing VM."""
-        planner = DevicePlanner(self.client, self.spec, refs, vm, self.params.get("purge_disks"), self.params.get("purge_nics"),
-                                can_expand=lambda: self.server_has(vms.EXPAND_DISK_SINCE))
-        return planner.plan() + placement_changes(self.spec, vm, refs, will_start=False)
 
     def server_has(self, since):
         version = vms.server_version(self.client)

@@ -351,21 +351,28 @@ def _resolve_per_entry(resource, client, option, entries, attribute, scope, text
     return dict(zip(list(dict.fromkeys(values)), records))
 
 
-def resolve_references(client, spec, cluster):
-    """Resolve the host, folder, VLANs, images and volumes the spec names, within cluster (a record)."""
+def resolve_references(client, spec, cluster, known=None):
+    """Resolve the host, folder, VLANs, images and volumes the spec names, within cluster (a record).
+
+    known: References the VM already shows (its host, folder, its NICs' VLANs, its CD-ROMs' images), keyed by the
+    value the task gives; those values are not looked up again. Only the VM's current state makes a name known, so
+    an ambiguous name is still refused wherever it would have to be chosen.
+    """
+    known = known or References()
     refs = References()
     in_cluster = related_to("cluster", cluster)
     text = scope_text("cluster", cluster)
     if spec.host:
-        refs.host = HOST.resolve(client, "host", spec.host, in_cluster, text)
+        refs.host = known.host or HOST.resolve(client, "host", spec.host, in_cluster, text)
     if spec.folder:
-        refs.folder = VM_FOLDER.resolve(client, "folder", spec.folder, in_cluster, text)
+        refs.folder = known.folder or VM_FOLDER.resolve(client, "folder", spec.folder, in_cluster, text)
     if spec.nics:
-        refs.vlans = _resolve_per_entry(VLAN, client, "nics", spec.nics, "vlan", api_vlans.in_cluster(cluster), text)
+        unknown = [n for n in spec.nics if n.vlan not in known.vlans]
+        refs.vlans = dict(known.vlans, **_resolve_per_entry(VLAN, client, "nics", unknown, "vlan", api_vlans.in_cluster(cluster), text))
     if spec.disks:
-        cdroms = [d for d in spec.disks if d.is_cdrom]
+        cdroms = [d for d in spec.disks if d.is_cdrom and d.image not in known.images]
         attached = [d for d in spec.disks if d.volume]
-        refs.images = _resolve_per_entry(ELF_IMAGE, client, "disks", cdroms, "image", in_cluster, text)
+        refs.images = dict(known.images, **_resolve_per_entry(ELF_IMAGE, client, "disks", cdroms, "image", in_cluster, text))
         refs.volumes = _resolve_per_entry(VM_VOLUME, client, "disks", attached, "volume", in_cluster, text)
     return refs
 

@@ -76,7 +76,9 @@ def test_purge_disks_removes_only_unmatched_disks(simulator, capsys):
 @pytest.mark.parametrize("api_version", ("1.8.0", "4.6.0"))
 def test_nics_added_updated_and_purged(simulator, capsys, api_version):
     simulator.reset(state="demo", api_version=api_version, task_seconds=0.05)
-    converge(simulator, capsys, ["add-vm-nic"], nics=[{"vlan": "vm-network"}, {"vlan": "storage-net"}])
+    _applied, again = converge(simulator, capsys, ["add-vm-nic"], nics=[{"vlan": "vm-network"}, {"vlan": "storage-net"}])
+    # The VLANs the NICs are on are not looked up again: the VM and its NICs are all a no-change run reads.
+    assert again.requested == ["login", "get-vms", "get-vm-nics"]
     applied, _again = converge(simulator, capsys, ["update-vm-nic"], nics=[{"vlan": "vm-network", "enabled": False}, {"vlan": "storage-net"}])
     assert applied.result["changes"] == {"nics[0].enabled": {"before": True, "after": False}}
     moved, _again = converge(simulator, capsys, ["update-vm-nic", "remove-vm-nic"], nics=[{"vlan": "default"}], purge_nics=True)
@@ -108,6 +110,7 @@ def test_cd_rom_added_to_a_stopped_vm_then_iso_mounted_and_ejected(simulator, ca
     converge(simulator, capsys, ["add-vm-cd-rom"], **dict(db, disks=disks + [{"type": "cdrom"}]))
     mounted, _again = converge(simulator, capsys, ["update-vm-disk"], **dict(db, disks=disks + [{"type": "cdrom", "image": ISO}]))
     assert mounted.result["changes"] == {"disks[2].image": {"before": None, "after": ISO}}
+    assert "get-elf-images" not in _again.requested
     converge(simulator, capsys, ["eject-iso-from-vm-cd-rom"], **dict(db, disks=disks + [{"type": "cdrom"}]))
     assert len(kinds(simulator, "db-02", "CD_ROM")) == 1
 
