@@ -220,7 +220,7 @@ NO_CHANGE_CASES = (
     ("vm_in_cluster", "cloudtower_vm", "name + cluster"),
     ("snapshot", "cloudtower_vm_snapshot", "vm + name"),
     ("snapshot_in_cluster", "cloudtower_vm_snapshot", "vm + name + cluster"),
-    ("vm_devices", "cloudtower_vm", "name + cluster + 2 disks, CD-ROM with ISO, NIC"),
+    ("vm_devices", "cloudtower_vm", "name + cluster + disk, CD-ROM with ISO, NIC"),
 )
 
 
@@ -494,6 +494,11 @@ def targets(results):
         lines.append(["no-change %s (%s, %s): no mutation, at most %d request(s)" % (row["module"], row["options"], row["auth"], limit),
                       "%d request(s), %d mutating, changed=%s" % (row["requests"]["total"], row["requests"]["mutating"], row["changed"]),
                       status(row["requests"]["mutating"] == 0 and row["requests"]["total"] <= limit and not row["changed"])])
+    template = results.get("template")
+    if template:
+        lines.append(["VM from a template with cloud-init: one create request plus the wait",
+                      "%d request(s), mutating: %s" % (template["requests"]["total"], ", ".join(template["mutating"])),
+                      status(template["mutating"] == ["create-vm-from-template"])])
     listing = results.get("listing")
     if listing:
         for row in listing["rows"]:

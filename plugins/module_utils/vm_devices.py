@@ -186,10 +186,9 @@ class DevicePlanner:
         if not self.can_expand():
             raise InputError(option, format_size(want), "would grow disk %s of VM %s from %s: this CloudTower has no expand-vm-disk "
                              "(it appeared in API 1.10)" % (disk["id"], self.vm.get("name"), format_size(have)))
-        self._add(vms.EXPAND_DISK, vms.expand_disk_body(disk["id"], want),
-                  "Grow the %s disk %s of VM %s from %s to %s" % (disk.get("bus"), disk["id"], self.vm.get("name"),
-                                                                   format_size(have), format_size(want)),
-                  {option: _change(have, want)})
+        summary = "Grow the %s disk %s of VM %s from %s to %s" % (
+            disk.get("bus"), disk["id"], self.vm.get("name"), format_size(have), format_size(want))
+        self._add(vms.EXPAND_DISK, vms.expand_disk_body(disk["id"], want), summary, {option: _change(have, want)})
 
     # ----- CD-ROMs ----------------------------------------------------------------------------------------
     def plan_cd_roms(self, current, all_disks):
@@ -298,11 +297,9 @@ class DevicePlanner:
         if not data:
             return
         data["nic_index"] = nic.get("order")
-        self._add(vms.UPDATE_NIC, lambda vm_id: vms.update_body(vm_id, data),
-                  "Update NIC %d (MAC %s) of VM %s: %s" % (nic.get("order"), nic.get("mac_address"), self.vm.get("name"),
-                                                            ", ".join("%s %s -> %s" % (k.split(".")[-1], c["before"], c["after"])
-                                                                      for k, c in changes.items())),
-                  changes, " and ".join(stop_for) or None)
+        what = ", ".join("%s %s -> %s" % (key.split(".")[-1], c["before"], c["after"]) for key, c in changes.items())
+        summary = "Update NIC %d (MAC %s) of VM %s: %s" % (nic.get("order"), nic.get("mac_address"), self.vm.get("name"), what)
+        self._add(vms.UPDATE_NIC, lambda vm_id: vms.update_body(vm_id, data), summary, changes, " and ".join(stop_for) or None)
 
 
 def _known_values(pairs, value_of, record_of):

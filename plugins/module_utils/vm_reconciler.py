@@ -206,6 +206,7 @@ class VmTask:
         home = cluster or origin.get("cluster")
         self.home_cluster_id = (home or {}).get("id")
         refs = resolve_references(self.client, spec, home)
+        follow_up = []
         if spec.clone_from:
             operation, body = vms.CLONE, clone_body(spec, refs, origin, cluster, status)
             how = "Clone VM %s from VM %s" % (spec.final_name, label(origin))
@@ -226,10 +227,9 @@ class VmTask:
         self.changes = dict({"exists": {"before": False, "after": True}},
                             **{field: {"before": None, "after": value} for field, value in self.predicted.items()})
         self.plan.add(operation, [body], "%s, %s" % (how, status), self.changes)
-        if spec.template:
-            self.add_devices(follow_up)
-            for device in follow_up:
-                self.changes = dict(self.changes, **device.changes)
+        self.add_devices(follow_up)
+        for device in follow_up:
+            self.changes = dict(self.changes, **device.changes)
         if self.state == "suspended":
             self.plan.add_power(PowerStep(vms.SUSPEND, "Suspend the new VM %s" % spec.final_name))
 

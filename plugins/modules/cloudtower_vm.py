@@ -272,7 +272,7 @@ options:
       - Create the VM from this VM template (name or id, within O(cluster) when given; C(create-vm-from-template), a
         linked clone). Options given override the template's (CPU, memory, HA, description, NICs...). Ignored once
         the VM exists. See M(smartx.cloudtower.cloudtower_vm_template).
-      - O(disks) describes the new VM's whole disk list, matched with the template's disks as with an existing VM: an
+      - O(disks) describes the new VM's whole disk list, matched with the template's disks as with an existing VM; an
         entry bigger than the template's disk grows it once the VM exists, an entry that matches none is a new disk,
         and with O(purge_disks=true) the template's disks no entry matches are left out. The template's CD-ROM drives
         are kept.
