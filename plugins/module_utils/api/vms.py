@@ -31,8 +31,7 @@ RESTART = "restart-vm"
 FORCE_RESTART = "force-restart-vm"
 RESUME = "resume-vm"
 SUSPEND = "suspend-vm"
-# Devices, placement and folder of an existing VM (EXPAND_DISK and EJECT_ISO exist from API 1.10 on).
-ADD_DISK = "add-vm-disk"
+# Devices, placement and folder of an existing VM (EXPAND_DISK and EJECT_ISO exist from API 1.10 on; ADD_DISK above).
 EXPAND_DISK = "expand-vm-disk"
 REMOVE_DISK = "remove-vm-disk"
 UPDATE_DISK = "update-vm-disk"
