@@ -58,7 +58,7 @@ def _change(before, after):
 class DevicePlanner:
     """Plans the device changes of one existing VM from a VmSpec, its References and the VM's devices."""
 
-    def __init__(self, client, spec, refs, vm, purge_disks=False, purge_nics=False, can_expand=None):
+    def __init__(self, client, spec, refs, vm, purge_disks=False, purge_nics=False, can_expand=None, can_eject=None):
         self.client = client
         self.spec = spec
         self.refs = refs
@@ -67,6 +67,8 @@ class DevicePlanner:
         self.purge_nics = purge_nics
         # can_expand() -> whether this CloudTower has expand-vm-disk (1.10 on); asked only when a disk must grow.
         self.can_expand = can_expand or (lambda: True)
+        # can_eject() -> whether this CloudTower has eject-iso-from-vm-cd-rom (1.10 on); asked only when an ISO must go.
+        self.can_eject = can_eject or (lambda: True)
         self.changes = []
         self.disks = None
         self.nics = None
@@ -216,6 +218,10 @@ class DevicePlanner:
                           "Mount ISO %s in CD-ROM %s of VM %s" % (entry.image, drive["id"], self.vm.get("name")),
                           {option: _change(shown, entry.image)})
             else:
+                if not self.can_eject():
+                    why = "would eject ISO %s from CD-ROM %s of VM %s: this CloudTower has no eject-iso-from-vm-cd-rom (it " \
+                          "appeared in API 1.10); mount another ISO instead" % (shown, drive["id"], self.vm.get("name"))
+                    raise InputError(option, None, why)
                 self._add(vms.EJECT_ISO, vms.eject_body(drive["id"]),
                           "Eject ISO %s from CD-ROM %s of VM %s" % (shown, drive["id"], self.vm.get("name")), {option: _change(shown, None)})
         if added:

@@ -265,7 +265,8 @@ class VmTask:
         status = vm.get("status")
         power = power_steps(status, target, self.params["force"]) if target else []
         planner = DevicePlanner(self.client, spec, None, vm, self.params.get("purge_disks"), self.params.get("purge_nics"),
-                                can_expand=lambda: self.server_has(vms.EXPAND_DISK_SINCE))
+                                can_expand=lambda: self.server_has(vms.EXPAND_DISK_SINCE),
+                                can_eject=lambda: self.server_has(vms.EJECT_ISO_SINCE))
         # What the VM already shows is not looked up: a run with nothing to change reads only the VM and its devices.
         refs = resolve_references(self.client, spec, vm.get("cluster"), planner.known_references()) if spec.names_references() \
             else References()

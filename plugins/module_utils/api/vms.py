@@ -44,6 +44,7 @@ REMOVE_NIC = "remove-vm-nic"
 MIGRATE = "migrate-vm"
 ADD_TO_FOLDER = "add-vm-to-folder"
 EXPAND_DISK_SINCE = (1, 10)
+EJECT_ISO_SINCE = (1, 10)
 # The status a forced operation brings the VM to, when it can be told from the status alone.
 FORCED_RESULT = {POWEROFF: "STOPPED"}
 # delete-vm accepts effect.include_snapshots from CloudTower 2.7 on; older versions refuse the key.

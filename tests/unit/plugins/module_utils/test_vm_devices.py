@@ -44,12 +44,13 @@ def nic(order, vlan, mac, model="VIRTIO", enabled=True):
     return {"id": "n%d" % order, "order": order, "vlan": {"id": vlan, "name": vlan}, "mac_address": mac, "model": model, "enabled": enabled}
 
 
-def plan(client, purge_disks=False, purge_nics=False, refs=None, can_expand=True, **options):
+def plan(client, purge_disks=False, purge_nics=False, refs=None, can_expand=True, can_eject=True, **options):
     params = dict(name="web-1", disks=None, nics=None)
     params.update(options)
     references = refs or References()
     references.vlans = references.vlans or {v: {"id": v} for v in ("net-a", "net-b", "net-c")}
-    return DevicePlanner(client, VmSpec(params), references, VM, purge_disks, purge_nics, can_expand=lambda: can_expand).plan()
+    return DevicePlanner(client, VmSpec(params), references, VM, purge_disks, purge_nics, can_expand=lambda: can_expand,
+                         can_eject=lambda: can_eject).plan()
 
 
 def ops(changes):
@@ -116,6 +117,9 @@ def test_cd_roms_match_in_boot_order():
     assert changes[1].needs_stop == "adding a CD-ROM drive"
     ejected = plan(client, refs=refs, disks=[{"size": "40GiB"}, {"type": "cdrom"}])
     assert ops(ejected) == ["eject-iso-from-vm-cd-rom"] and ejected[0].body == {"where": {"id": "c1"}}
+    with pytest.raises(InputError) as refused:
+        plan(client, refs=refs, can_eject=False, disks=[{"size": "40GiB"}, {"type": "cdrom"}])
+    assert refused.value.details["option"] == "disks[1].image" and "1.10" in refused.value.message
 
 
 def test_nics_match_by_mac_before_position():
