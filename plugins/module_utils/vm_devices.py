@@ -219,8 +219,8 @@ class DevicePlanner:
                           {option: _change(shown, entry.image)})
             else:
                 if not self.can_eject():
-                    why = "would eject ISO %s from CD-ROM %s of VM %s: this CloudTower has no eject-iso-from-vm-cd-rom (it " \
-                          "appeared in API 1.10); mount another ISO instead" % (shown, drive["id"], self.vm.get("name"))
+                    why = ("would eject ISO %s from CD-ROM %s of VM %s: this CloudTower has no eject-iso-from-vm-cd-rom (it "
+                           "appeared in API 1.10); mount another ISO instead" % (shown, drive["id"], self.vm.get("name")))
                     raise InputError(option, None, why)
                 self._add(vms.EJECT_ISO, vms.eject_body(drive["id"]),
                           "Eject ISO %s from CD-ROM %s of VM %s" % (shown, drive["id"], self.vm.get("name")), {option: _change(shown, None)})
