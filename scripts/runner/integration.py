@@ -48,7 +48,6 @@ WEIGHTS = {
     "cloudtower_vm_template": 21,
     "cloudtower_vm_devices": 17,
     "cloudtower_placement_info": 9,
-    "cloudtower_vm_template": 20,
 }
 
 
