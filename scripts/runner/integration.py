@@ -44,10 +44,9 @@ WEIGHTS = {
     "cloudtower_backup_manifest": 12,
     "tls": 11,
     "cloudtower_auth": 7,
-    # Issue 18's targets: their wall seconds in a run of 6 targets at load 5 (CPU seconds are at most that).
-    "cloudtower_vm_template": 21,
-    "cloudtower_vm_devices": 17,
-    "cloudtower_placement_info": 9,
+    "cloudtower_vm_template": 9,
+    "cloudtower_vm_devices": 8,
+    "cloudtower_placement_info": 5,
 }
 
 
