@@ -116,35 +116,39 @@ def version_text(version):
     return "%d.%d" % version if version else "of unknown version"
 
 
-def nic_plan(source_nics, vlans, network_map):
+def nic_plan(source_nics, vlans, network_map, isolated_vlan=None, disconnect=False):
     """[(nic params, warning or None)]: each backed-up NIC on its VLAN mapped by name, or disconnected.
 
     network_map maps a VLAN name of the backup to one of the target cluster; a name it does not map is looked up as
     it is. A NIC whose VLAN the target cluster lacks is created disabled (disconnected) on its 'default' VLAN.
+    isolated_vlan puts every NIC on that VLAN instead; disconnect leaves every NIC disabled (a test restore).
     """
     by_name = {}
     for vlan in vlans:
         by_name.setdefault(vlan.get("name"), []).append(vlan)
-    unknown = sorted(set(v for v in network_map.values() if v not in by_name))
+    wanted_names = list(network_map.values()) + ([isolated_vlan] if isolated_vlan else [])
+    unknown = sorted(set(v for v in wanted_names if v not in by_name))
     if unknown:
-        raise InputError("network_map", unknown[0] if len(unknown) == 1 else unknown, "no VLAN of this name in the target cluster "
+        option = "isolated_vlan" if isolated_vlan in unknown else "network_map"
+        raise InputError(option, unknown[0] if len(unknown) == 1 else unknown, "no VLAN of this name in the target cluster "
                          "(it has %s)" % ", ".join(sorted(n for n in by_name if n)))
     planned = []
     for nic in sorted(source_nics or [], key=lambda n: n.get("index") if n.get("index") is not None else 0):
         source = (nic.get("vlan") or {}).get("name")
-        wanted = network_map.get(source, source)
+        wanted = isolated_vlan or network_map.get(source, source)
         params = {"model": nic.get("model") or "VIRTIO", "mirror": bool(nic.get("mirror"))}
         if wanted in by_name:
-            planned.append((dict(params, connect_vlan_id=pick_vlan(by_name[wanted])["id"], enabled=nic.get("enabled", True) is not False), None))
+            enabled = not disconnect and nic.get("enabled", True) is not False
+            planned.append((dict(params, connect_vlan_id=pick_vlan(by_name[wanted])["id"], enabled=enabled), None))
             continue
         fallback = by_name.get(DISCONNECTED_VLAN)
         if not fallback:
             planned.append((None, "NIC %s (VLAN %s) is not restored: the target cluster has neither VLAN %s nor %s" % (
                 nic.get("index"), source, wanted, DISCONNECTED_VLAN)))
             continue
-        planned.append((dict(params, connect_vlan_id=pick_vlan(fallback)["id"], enabled=False),
-                        "NIC %s (VLAN %s) is restored disconnected: the target cluster has no VLAN %s; map it with network_map" % (
-                            nic.get("index"), source, wanted)))
+        warning = None if disconnect else "NIC %s (VLAN %s) is restored disconnected: the target cluster has no VLAN %s; map it with " \
+            "network_map" % (nic.get("index"), source, wanted)
+        planned.append((dict(params, connect_vlan_id=pick_vlan(fallback)["id"], enabled=False), warning))
     return planned
 
 
@@ -296,7 +300,8 @@ class Restore:
     def clean_up(self):
         """Delete what this run created; [what is left, by id] when that fails too."""
         left = []
-        if self.created_vm:
+        # A VM whose creation failed may be gone already (CloudTower rolls a failed creation back).
+        if self.created_vm and vms.read(self.client, self.created_vm) is not None:
             try:
                 self.wait([r["task_id"] for r in self.client.mutate(vms.DELETE, vms.delete_body(self.created_vm)) if r.get("task_id")],
                           "delete the half-restored VM %s" % self.created_vm)
@@ -360,7 +365,8 @@ class Restore:
         spec = frozen(manifest)
         params = creation_params(spec, manifest, cluster, name, marker)
         params.update(self.placement(cluster))
-        nics = nic_plan(spec.get("vm_nics"), self.cluster_vlans(cluster), self.params.get("network_map") or {})
+        nics = nic_plan(spec.get("vm_nics"), self.cluster_vlans(cluster), self.params.get("network_map") or {},
+                        self.params.get("isolated_vlan"), self.params.get("disconnect_nics"))
         params["vm_nics"] = [nic for nic, _warning in nics if nic]
         self.warnings.extend(warning for _nic, warning in nics if warning)
         cd_roms, cd_warnings = cd_rom_mounts(spec.get("vm_disks"), self.cluster_images(cluster, spec.get("vm_disks")))
@@ -483,7 +489,8 @@ class Restore:
                 "backup": {"name": os.path.basename(self.directory), "path": self.directory,
                            "vm": {"id": (self.manifest.get("vm") or {}).get("id"), "name": (self.manifest.get("vm") or {}).get("name")}},
                 "transport": self.transport, "disks": self.disks, "actions": self.actions if changed else [],
-                "warnings_list": self.warnings, "api_version": version_text(self.version) if self.version else None}
+                "warnings_list": self.warnings, "api_version": version_text(self.version) if self.version else None,
+                "check_mode": self.module.check_mode}
 
 
 def run(module):

@@ -81,6 +81,15 @@ options:
         otherwise. Unmapped names are looked up as they are. A mapped name the target cluster lacks is refused.
     type: dict
     default: {}
+  isolated_vlan:
+    description:
+      - Put every NIC on this VLAN (name) of the target cluster instead of mapping the backed-up VLANs, e.g. an isolated
+        network for a test restore. Not with O(target_vm).
+    type: str
+  disconnect_nics:
+    description: Create every NIC disconnected (disabled), e.g. for a test restore that must not reach the network.
+    type: bool
+    default: false
   disks:
     description:
       - Indexes of the backed-up disks to restore; all disks when empty. With O(target_vm) name the disks to add.
@@ -219,6 +228,10 @@ api_version:
   description: CloudTower's version as read from C(get-deploys).
   returned: always
   type: str
+check_mode:
+  description: Whether the run was in check mode (nothing was sent; RV(actions) is the plan).
+  returned: always
+  type: bool
 """
 
 from ansible_collections.smartx.cloudtower.plugins.module_utils.errors import InputError
@@ -232,8 +245,8 @@ def check_options(params):
         raise InputError("wait_timeout", params["wait_timeout"], "must be a positive number of seconds")
     if params.get("target_vm") and not params.get("disks"):
         raise InputError("disks", params.get("disks"), "name the disk indexes to add to target_vm")
-    if params.get("target_vm") and (params.get("name") or params.get("folder") or params.get("network_map")):
-        raise InputError("target_vm", params["target_vm"], "adds disks to an existing VM: name, folder and network_map do not apply")
+    if params.get("target_vm") and (params.get("name") or params.get("folder") or params.get("network_map") or params.get("isolated_vlan")):
+        raise InputError("target_vm", params["target_vm"], "adds disks to an existing VM: name, folder, network_map and isolated_vlan do not apply")
     bad = [i for i in params.get("disks") or [] if i < 0]
     if bad:
         raise InputError("disks", bad, "disk indexes are 0 or more")
@@ -259,6 +272,8 @@ def main():
             host=dict(type="str"),
             folder=dict(type="str"),
             network_map=dict(type="dict", default={}),
+            isolated_vlan=dict(type="str"),
+            disconnect_nics=dict(type="bool", default=False),
             disks=dict(type="list", elements="int", default=[]),
             target_vm=dict(type="str"),
             power_on=dict(type="bool", default=False),
@@ -275,7 +290,8 @@ def main():
         required_one_of=[("manifest", "repository")],
         mutually_exclusive=[("manifest", "repository"), ("manifest", "vm")],
         supports_check_mode=True,
-        non_blank=("manifest", "repository", "vm", "backup", "name", "cluster", "host", "folder", "target_vm", "iscsi_portal"),
+        non_blank=("manifest", "repository", "vm", "backup", "name", "cluster", "host", "folder", "target_vm", "iscsi_portal",
+                   "isolated_vlan"),
     )
     module.subject = "Restore of backup %s" % (module.params.get("manifest") or "%s/%s" % (module.params.get("vm"), module.params["backup"]))
     module.run(run)

@@ -28,6 +28,7 @@ WEIGHTS = {
     "cloudtower_vm": 119,
     "concurrency": 101,
     "cloudtower_vm_snapshot": 99,
+    "role_vm_restore_repository": 73,
     "cloudtower_vm_api_1_8": 68,
     "role_vm_restore": 62,
     "bad_input": 61,
