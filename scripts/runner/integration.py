@@ -37,6 +37,7 @@ WEIGHTS = {
     "role_snapshot_retention": 48,
     "cloudtower_vm_info": 40,
     "secrets_scan": 28,
+    "role_report": 27,
     "inventory_cloudtower": 21,
     "awx_runner": 15,
     "cloudtower_vm_snapshot_info": 14,
