@@ -330,7 +330,8 @@ class Restore:
                 (["VM %s" % self.created_vm] if self.created_vm else []) + ["volume %s" % v for v in self.created_volumes])
         else:
             tail = "; nothing had been created"
-        raise CloudTowerError("restore failed at %s: %s%s" % (what, message, tail), step=step, disk=disk, left_behind=left or None)
+        raise CloudTowerError("restore failed at %s: %s%s" % (what, message, tail), step=step, disk=disk, left_behind=left or None,
+                              backup=self.backup_record())
 
     # ----- the two kinds of restore -----------------------------------------------------------------------------------
     def run(self):
@@ -353,7 +354,7 @@ class Restore:
         manifest = self.manifest
         source_vm = manifest.get("vm") or {}
         cluster = self.target_cluster(manifest)
-        name = self.params.get("name") or "%s-restored" % source_vm.get("name")
+        name = self.params.get("name") or "%s%s" % (source_vm.get("name"), self.params.get("name_suffix") or "-restored")
         marker = marker_of(self.directory, manifest)
         existing = vms.find(self.client, {"name": name, "cluster": {"id": cluster["id"]}})
         ours = [vm for vm in existing if (vm.get("description") or "").startswith(marker)]
@@ -481,13 +482,16 @@ class Restore:
         self.wait([r["task_id"] for r in replies if r.get("task_id")], "start the restored VM %s" % vm.get("name"))
         return True
 
+    def backup_record(self):
+        vm = self.manifest.get("vm") or {}
+        return {"name": os.path.basename(self.directory), "path": self.directory, "vm": {"id": vm.get("id"), "name": vm.get("name")}}
+
     def finish(self, vm, changed, cluster, name=None):
         for warning in self.warnings:
             self.module.warn(warning)
         return {"changed": changed, "vm": vm, "vm_name": (vm or {}).get("name") or name,
                 "cluster": {"id": cluster["id"], "name": cluster.get("name")},
-                "backup": {"name": os.path.basename(self.directory), "path": self.directory,
-                           "vm": {"id": (self.manifest.get("vm") or {}).get("id"), "name": (self.manifest.get("vm") or {}).get("name")}},
+                "backup": self.backup_record(),
                 "transport": self.transport, "disks": self.disks, "actions": self.actions if changed else [],
                 "warnings_list": self.warnings, "api_version": version_text(self.version) if self.version else None,
                 "check_mode": self.module.check_mode}

@@ -31,7 +31,7 @@ description:
     C(<vm name>-<backup>-disk<index>) added to that stopped VM as a new disk, and a disk of that name on the VM is taken
     as restored already."
   - A failure after something was created deletes the volumes and the VM this run created, and the error says so; what
-    could not be deleted is named by id in the message and in C(error.left_behind).
+    could not be deleted is named by id in the message and in C(error.left_behind). C(error.backup) names the backup.
   - "Needs C(qemu-img) (Debian C(qemu-utils), plus C(qemu-block-extra) for V(iscsi)) on the host the task runs on, and a
     scratch directory (O(work_dir)) with room for the disks' data (not their full size: scratch files are sparse)."
 author:
@@ -64,8 +64,12 @@ options:
     type: str
     default: latest
   name:
-    description: Name of the new VM. Defaults to the backed-up VM's name followed by C(-restored).
+    description: Name of the new VM. Defaults to the backed-up VM's name followed by O(name_suffix).
     type: str
+  name_suffix:
+    description: Appended to the backed-up VM's name to name the new VM when O(name) is not given.
+    type: str
+    default: -restored
   cluster:
     description: Cluster (name or id) the VM is restored into. Defaults to the cluster of the backup, by name.
     type: str
@@ -268,6 +272,7 @@ def main():
             vm=dict(type="str"),
             backup=dict(type="str", default="latest"),
             name=dict(type="str"),
+            name_suffix=dict(type="str", default="-restored"),
             cluster=dict(type="str"),
             host=dict(type="str"),
             folder=dict(type="str"),
