@@ -261,9 +261,9 @@ def age_chart(rows, rpo_hours, width=960, height=220):
     bars = []
     for position, row in enumerate(shown):
         hours = row["age_hours"] if row["age_hours"] is not None else ceiling
-        bar = max(1.0, height * min(hours, ceiling) / ceiling)
+        bar_height = max(1.0, height * min(hours, ceiling) / ceiling)
         bars.append('<rect class="bar %s" x="%.2f" y="%.2f" width="%.2f" height="%.2f"><title>%s: %s</title></rect>' % (
-            row["status"], position * step, height - bar, max(step - 1, 0.5), bar, html.escape(row["vm"].get("name") or "?"),
+            row["status"], position * step, height - bar_height, max(step - 1, 0.5), bar_height, html.escape(row["vm"].get("name") or "?"),
             html.escape(age_text(row["age_hours"]) if row["age_hours"] is not None else "no backup")))
     rpo_y = height - height * rpo_hours / ceiling
     return ('<svg id="age-chart" role="img" aria-label="backup age per VM" viewBox="0 0 %d %d" width="100%%" height="%d" '
@@ -333,8 +333,9 @@ def render_html(report):
         status, status, summary[status], html.escape(STATUS_WORDS[status])) for status in ("missing", "stale", "ok"))
     cards += '<div class="card"><div class="n" id="summary-stored">%s</div>stored in the repository</div>' % html.escape(
         size_text(summary["stored_bytes"]))
-    header = "".join("<th>%s</th>" % h for h in ("VM", "cluster", "status", "last good backup", "age", "backups", "stored",
-                                                  "provisioned", "chain", "last verify", "last restore test"))
+    columns = ("VM", "cluster", "status", "last good backup", "age", "backups", "stored", "provisioned", "chain", "last verify",
+               "last restore test")
+    header = "".join("<th>%s</th>" % column for column in columns)
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">"
             "<title>Backup protection report</title><style>%s</style></head><body>"

@@ -253,12 +253,13 @@ class Restore:
         """Write one backed-up disk into a new volume of cluster, read it back, and return its record for the result."""
         index = entry.get("index")
         started = time.monotonic()
-        raw, size = data.materialise(self.runner, path, entry, self.work_dir)
-        image = None
+        size = int((entry.get("backup") or {}).get("virtual_size") or entry.get("size") or 0)
+        files = data.check_chain(self.runner, path)
         policy = self.params["storage_policy"]
+        image, scratch = None, False
         try:
             if self.transport == "upload":
-                image = data.compact_image(self.runner, raw, index, self.work_dir)
+                image, scratch = data.standalone_image(self.runner, files, index, self.work_dir)
                 sent = os.path.getsize(image)
                 upload = data.upload_file(self.client, cluster["id"], volume_name + ".qcow2", image)
                 volume_id, tasks = data.import_volume(self.client, self.module.waiter, cluster["id"], volume_name, upload["id"], policy)
@@ -268,17 +269,17 @@ class Restore:
                 volume_id, tasks = data.create_volume(self.client, cluster["id"], volume_name, size, policy)
                 self.created_volumes.append(volume_id)
                 self.wait(tasks, "create volume %s" % volume_name)
-                opts = self.lun_image_opts(volume_id)
-                data.write_lun(self.runner, raw, opts)
-                sent = data.data_bytes(raw, size)
-            written = time.monotonic() - started
-            digest = self.read_back(volume_id, size, index) if self.params["verify"] == "readback" else data.expected_digest(entry)
+                data.write_lun(self.runner, path, self.lun_image_opts(volume_id))
+                sent = None
         finally:
-            data.remove_scratch(raw, image)
+            if scratch:
+                data.remove_scratch(image)
+        written = time.monotonic() - started
+        digest = self.read_back(volume_id, size, index) if self.params["verify"] == "readback" else data.expected_digest(entry)
         if digest != data.expected_digest(entry):
             raise data.RestoreError("verify", "volume %s read back differs from the backup's digest" % volume_id)
         return {"index": index, "volume_id": volume_id, "volume_name": volume_name, "size": size, "transport": self.transport,
-                "bytes_sent": sent, "digest": digest, "verified": self.params["verify"],
+                "bytes_sent": sent, "digest": digest, "verified": self.params["verify"], "chain": len(files),
                 "write_seconds": round(written, 3), "seconds": round(time.monotonic() - started, 3)}
 
     def lun_image_opts(self, volume_id):

@@ -9,17 +9,20 @@
 - ``iscsi`` (every version whose API exposes the LUN of a new volume to this host): ``create-vm-volume`` makes an
   empty volume of the disk's size, and qemu-img writes the disk into its LUN over libiscsi.
 
-Every byte is read and written by qemu-img; sizes and digests use transports.py, so a restored disk is compared
-with the manifest exactly as verify compares a backup.
+Before writing, every file of the disk's chain is checked against the sha256 its backup recorded. Every byte is read
+and written by qemu-img; the read-back digest uses transports.py, so a restored disk is compared with the manifest
+exactly as verify compares a backup.
 """
 
 from __future__ import annotations
 
 import os
 
+from ansible_collections.smartx.cloudtower.plugins.module_utils import repository as repo
 from ansible_collections.smartx.cloudtower.plugins.module_utils import transports
 from ansible_collections.smartx.cloudtower.plugins.module_utils.api import volumes
 from ansible_collections.smartx.cloudtower.plugins.module_utils.errors import CloudTowerError
+from ansible_collections.smartx.cloudtower.plugins.module_utils.manifest_files import read_manifest
 
 # How often a refused or dropped chunk is re-sent (after asking CloudTower how far the upload got).
 CHUNK_ATTEMPTS = 4
@@ -42,33 +45,47 @@ def expected_digest(entry):
     return ((entry.get("backup") or {}).get("digest") or {}).get("value")
 
 
-def materialise(runner, disk_path, entry, work_dir):
-    """The disk read through its chain into a sparse raw scratch file, checked against the manifest's digest.
-
-    Returns (raw path, virtual size). A chain that no longer reads back as it was backed up is never restored.
-    """
-    index = entry.get("index")
-    raw = scratch_path(work_dir, index, "raw")
+def chain_files(runner, disk_path):
+    """[path] of a disk file and the files below it (its backing chain), top first."""
     try:
-        transports.run_checked(runner, "read", ["qemu-img", "convert", "-O", "raw", disk_path, raw])
-    except transports.CopyError as error:
-        raise RestoreError("read", error.message)
-    size = int((entry.get("backup") or {}).get("virtual_size") or os.path.getsize(raw))
-    if os.path.getsize(raw) != size:
-        raise RestoreError("read", "%s reads as %d bytes, the manifest says %d" % (disk_path, os.path.getsize(raw), size))
-    if transports.sparse_digest_of_raw(raw, size) != expected_digest(entry):
-        raise RestoreError("read", "%s read through its chain differs from the manifest's digest: the backup is damaged" % disk_path)
-    return raw, size
+        return [image["filename"] for image in transports.image_info(runner, disk_path, step="read")]
+    except (transports.CopyError, ValueError, KeyError) as error:
+        raise RestoreError("read", getattr(error, "message", None) or str(error))
 
 
-def compact_image(runner, raw, index, work_dir):
-    """The raw scratch file as a standalone QCOW2 (zero blocks not stored): what an upload sends."""
+def recorded_sha256(path):
+    """The file_sha256 the manifest beside path recorded for it when it was written and verified, or None."""
+    manifest = read_manifest(os.path.join(os.path.dirname(path), repo.MANIFEST_NAME)) or {}
+    for entry in manifest.get("disks") or []:
+        copy = entry.get("backup") or {}
+        if copy.get("file") == os.path.basename(path):
+            return copy.get("file_sha256")
+    return None
+
+
+def check_chain(runner, disk_path):
+    """Every file the disk reads is the file its backup wrote and verified (sha256 of the stored bytes): a changed or
+    damaged file is never restored. Costs a hash of what is stored, not a read of the whole disk."""
+    files = chain_files(runner, disk_path)
+    for path in files:
+        expected = recorded_sha256(path)
+        if not expected:
+            raise RestoreError("read", "%s: no manifest beside it records its sha256" % path)
+        if transports.file_sha256(path) != expected:
+            raise RestoreError("read", "%s changed since it was backed up (sha256 differs): the backup is damaged" % path)
+    return files
+
+
+def standalone_image(runner, files, index, work_dir):
+    """(path, is scratch) of one QCOW2 holding the whole disk: a full backup's own file, or the chain flattened."""
+    if len(files) == 1:
+        return files[0], False
     image = scratch_path(work_dir, index, "qcow2")
     try:
-        transports.run_checked(runner, "read", ["qemu-img", "convert", "-f", "raw", "-O", "qcow2", raw, image])
+        transports.run_checked(runner, "read", ["qemu-img", "convert", "-O", "qcow2", files[0], image])
     except transports.CopyError as error:
         raise RestoreError("read", error.message)
-    return image
+    return image, True
 
 
 def upload_file(client, cluster_id, name, path, progress=None):
@@ -134,10 +151,10 @@ def admits(target, address, iqn):
         and not target.get("chap_enabled")
 
 
-def write_lun(runner, raw, image_opts):
-    """Write the raw scratch file into a new (all-zero) LUN; zero blocks are skipped, so the cost follows the data."""
+def write_lun(runner, disk_path, image_opts, source_format="qcow2"):
+    """Write a disk (read through its chain) into a new, all-zero LUN; zero blocks are skipped, so the cost follows the data."""
     try:
-        transports.run_checked(runner, "write", ["qemu-img", "convert", "-n", "--target-is-zero", "-f", "raw", raw,
+        transports.run_checked(runner, "write", ["qemu-img", "convert", "-n", "--target-is-zero", "-f", source_format, disk_path,
                                                  "--target-image-opts", image_opts])
     except transports.CopyError as error:
         raise RestoreError("write", error.message)
@@ -154,12 +171,6 @@ def lun_digest(runner, image_opts, size, index, work_dir):
     finally:
         if os.path.exists(raw):
             os.unlink(raw)
-
-
-def data_bytes(raw, size):
-    """Bytes of data (not holes) in a sparse raw file: what a write of it moves."""
-    with open(raw, "rb") as stream:
-        return sum(end - start for start, end in transports.data_extents(stream.fileno(), size))
 
 
 def export_digest(client, waiter, runner, volume_id, size, index, work_dir, session):

@@ -19,7 +19,8 @@ description:
     one); and its NICs on the VLANs of the same name, or mapped with O(network_map). A NIC whose VLAN the target cluster
     lacks is created disconnected (disabled, on the cluster's C(default) VLAN) with a warning. MAC addresses are new.
   - "Each disk is written into a new volume, then read back and compared with the backup's digest before the VM is
-    created. V(upload) (CloudTower 4.6): the disk, read through its backing chain, is converted into one standalone QCOW2,
+    created. Before writing, every file of the disk's backing chain is checked against the sha256 its backup recorded.
+    V(upload) (CloudTower 4.6): the disk's file (an increment flattened through its chain into one standalone QCOW2) is
     sent in chunks with C(upload-elf-file) (a failed chunk is resumed from what CloudTower holds) and imported with
     C(import-vm-volume); the read-back exports the volume (C(export-vm-volume)) and downloads it. V(iscsi) (every
     version): C(create-vm-volume) makes an empty volume of the disk's size and qemu-img writes the disk into its LUN over
@@ -117,8 +118,8 @@ options:
   verify:
     description:
       - V(readback) reads every restored volume back through CloudTower (an export on V(upload), the LUN on V(iscsi))
-        and compares it with the backup's digest. V(source) only checks the backup file through its chain before
-        writing (faster; the write itself is then trusted).
+        and compares it with the backup's digest. V(source) only checks, before writing, that every file of the chain
+        is the file its backup recorded (sha256); the write itself is then trusted (faster).
     type: str
     choices: [readback, source]
     default: readback
@@ -204,7 +205,10 @@ disks:
       description: Its size in bytes.
       type: int
     bytes_sent:
-      description: Bytes moved (the QCOW2 uploaded, or the data written over iSCSI).
+      description: Bytes of the QCOW2 uploaded (V(upload)); null for V(iscsi).
+      type: int
+    chain:
+      description: Number of files the disk was read through (1 for a full backup).
       type: int
     digest:
       description: Digest of the volume's content as read back (O(verify=readback)), equal to the backup's.

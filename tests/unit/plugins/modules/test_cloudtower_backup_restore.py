@@ -196,3 +196,22 @@ def test_older_versions_restore_over_iscsi_or_refuse_naming_the_version(portal_s
     closed = restore(portal_sim, capsys, repository=str(repository), vm="web-01", name="web-01-again")
     assert closed.result["failed"] and version[:3] in closed.result["msg"] and "Nothing was sent" in closed.result["msg"]
     assert closed.sent == []
+
+
+def test_an_increment_restores_through_its_chain_and_a_damaged_chain_is_refused(portal_sim, capsys, tmp_path):
+    portal_sim.reset(state="demo", task_seconds=TASK_SECONDS)
+    repository, _first = backed_up(portal_sim, capsys, tmp_path, "web-01", name="i1")
+    repository, manifest = backed_up(portal_sim, capsys, tmp_path, "web-01", name="i2")
+    assert manifest["disks"][0]["backup"]["chain_depth"] == 1
+    done = restore(portal_sim, capsys, repository=str(repository), vm="web-01", verify="source")
+    assert not done.result.get("failed"), done.result.get("msg")
+    assert done.result["disks"][0]["chain"] == 2
+    digests_match(portal_sim, done.result, manifest, repository, tmp_path)
+    first_file = next(os.path.join(root, "disk-0.qcow2") for root, _dirs, files in os.walk(str(repository))
+                      if root.endswith("i1-web-01") and "disk-0.qcow2" in files)
+    with open(first_file, "r+b") as stream:
+        stream.seek(os.path.getsize(first_file) - 4096)
+        stream.write(b"\xff" * 16)
+    refused = restore(portal_sim, capsys, repository=str(repository), vm="web-01", name="web-01-damaged")
+    assert refused.result["failed"] and "[read]" in refused.result["msg"] and "changed since it was backed up" in refused.result["msg"]
+    assert refused.sent == []

@@ -76,7 +76,7 @@ def read_in_browser(html_path, screenshot):
     driver = subprocess.Popen(["chromedriver", "--port=%d" % port], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = "http://127.0.0.1:%d" % port
     try:
-        for _ in range(100):
+        for _attempt in range(100):
             try:
                 call(base, "GET", "/status")
                 break
