@@ -20,6 +20,7 @@ import os
 import shutil
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.smartx.cloudtower.plugins.module_utils import repository as repo
 from ansible_collections.smartx.cloudtower.plugins.module_utils import restore_data as data
@@ -254,9 +255,13 @@ class Restore:
         index = entry.get("index")
         started = time.monotonic()
         size = int((entry.get("backup") or {}).get("virtual_size") or entry.get("size") or 0)
-        files = data.check_chain(self.runner, path)
+        files = data.chain_files(self.runner, path)
         policy = self.params["storage_policy"]
         image, scratch = None, False
+        # The files are hashed while the disk is written (hashlib runs outside the GIL): a damaged file fails the disk
+        # before any VM uses the volume, and the volume goes with the rest of what this run created.
+        checker = ThreadPoolExecutor(max_workers=1)
+        checked = checker.submit(data.check_files, files)
         try:
             if self.transport == "upload":
                 image, scratch = data.standalone_image(self.runner, files, index, self.work_dir)
@@ -272,8 +277,10 @@ class Restore:
                 data.write_lun(self.runner, path, self.lun_image_opts(volume_id))
                 sent = None
         finally:
+            checker.shutdown(wait=True)
             if scratch:
                 data.remove_scratch(image)
+        checked.result()
         written = time.monotonic() - started
         digest = self.read_back(volume_id, size, index) if self.params["verify"] == "readback" else data.expected_digest(entry)
         if digest != data.expected_digest(entry):

@@ -19,7 +19,8 @@ description:
     one); and its NICs on the VLANs of the same name, or mapped with O(network_map). A NIC whose VLAN the target cluster
     lacks is created disconnected (disabled, on the cluster's C(default) VLAN) with a warning. MAC addresses are new.
   - "Each disk is written into a new volume, then read back and compared with the backup's digest before the VM is
-    created. Before writing, every file of the disk's backing chain is checked against the sha256 its backup recorded.
+    created. While a disk is written, every file of its backing chain is hashed and checked against the sha256 its backup
+    recorded; a mismatch fails the restore before any VM uses the volume.
     V(upload) (CloudTower 4.6): the disk's file (an increment flattened through its chain into one standalone QCOW2) is
     sent in chunks with C(upload-elf-file) (a failed chunk is resumed from what CloudTower holds) and imported with
     C(import-vm-volume); the read-back exports the volume (C(export-vm-volume)) and downloads it. V(iscsi) (every
@@ -118,8 +119,8 @@ options:
   verify:
     description:
       - V(readback) reads every restored volume back through CloudTower (an export on V(upload), the LUN on V(iscsi))
-        and compares it with the backup's digest. V(source) only checks, before writing, that every file of the chain
-        is the file its backup recorded (sha256); the write itself is then trusted (faster).
+        and compares it with the backup's digest. V(source) only checks that every file of the chain is the file its
+        backup recorded (sha256); the write itself is then trusted (faster).
     type: str
     choices: [readback, source]
     default: readback
