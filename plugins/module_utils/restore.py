@@ -34,6 +34,7 @@ from ansible_collections.smartx.cloudtower.plugins.module_utils.errors import Cl
 from ansible_collections.smartx.cloudtower.plugins.module_utils.lookups import CLUSTER, HOST, VM, VM_FOLDER
 from ansible_collections.smartx.cloudtower.plugins.module_utils.manifest_files import read_manifest
 from ansible_collections.smartx.cloudtower.plugins.module_utils.query import paginate
+from ansible_collections.smartx.cloudtower.plugins.module_utils.tasks import wait_until_idle
 from ansible_collections.smartx.cloudtower.plugins.module_utils.verify import manifests_of
 
 MARKER = "smartx.cloudtower restore of backup"
@@ -309,7 +310,7 @@ class Restore:
         """Delete what this run created; [what is left, by id] when that fails too."""
         left = []
         # A VM whose creation failed may be gone already (CloudTower rolls a failed creation back).
-        if self.created_vm and vms.read(self.client, self.created_vm) is not None:
+        if self.created_vm and self.idle(self.created_vm, raise_on_timeout=False) is not None:
             try:
                 self.wait([r["task_id"] for r in self.client.mutate(vms.DELETE, vms.delete_body(self.created_vm)) if r.get("task_id")],
                           "delete the half-restored VM %s" % self.created_vm)
@@ -397,8 +398,7 @@ class Restore:
             replies = self.client.mutate(vms.CREATE, [params])
             self.created_vm = vms.created_id(vms.CREATE, replies)
             self.wait([r["task_id"] for r in replies if r.get("task_id")], "create the restored VM %s" % name)
-            vm = vms.read(self.client, self.created_vm)
-            self.power_on(vm)
+            self.power_on(self.idle(self.created_vm))
         except CloudTowerError as error:
             self.fail_cleanly(error, "create")
         return self.finish(vms.read(self.client, self.created_vm), changed=True, cluster=cluster)
@@ -451,6 +451,11 @@ class Restore:
         return volume_ids
 
     # ----- reads -----------------------------------------------------------------------------------------------------
+    def idle(self, vm_id, raise_on_timeout=True):
+        """The VM once CloudTower no longer holds it busy (None when it is gone): it stays locked a moment after its
+        task, and before 3.3 a call on it then starts a task that fails (JOB_RESOURCE_IS_LOCKED)."""
+        return wait_until_idle(self.client, vms.READ, [vm_id], self.module.waiter.timeout, raise_on_timeout=raise_on_timeout).get(vm_id)
+
     def placement(self, cluster):
         scope = {"cluster": {"id": cluster["id"]}}
         placed = {}

@@ -184,9 +184,11 @@ def test_older_versions_restore_over_iscsi_or_refuse_naming_the_version(portal_s
     refused = restore(portal_sim, capsys, repository=str(repository), vm="web-01", transport="upload")
     assert refused.result["failed"] and "transport" in refused.result["msg"] and version[:3] in refused.result["msg"]
     assert refused.sent == []
-    done = restore(portal_sim, capsys, repository=str(repository), vm="web-01")
+    done = restore(portal_sim, capsys, repository=str(repository), vm="web-01", power_on=True)
     assert not done.result.get("failed"), done.result.get("msg")
     assert done.result["transport"] == "iscsi" and done.accepted.count("create-vm-volume") == 1
+    # Started once the VM was idle: before 3.3 a call on a VM still locked after its task starts a task that fails.
+    assert done.result["vm"]["status"] == "RUNNING" and done.accepted.count("start-vm") == 1
     digests_match(portal_sim, done.result, manifest, repository, tmp_path)
     # A volume target that does not admit this host: refused before anything is sent, naming the version.
     client, waiter = api(portal_sim)
