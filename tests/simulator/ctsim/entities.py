@@ -140,6 +140,11 @@ class EntityFactory:
         """The CloudTower deployment itself; clients read its version to pick version-dependent behaviour."""
         return self.store.insert("deploys", {"id": self.ids.cuid(now), "version": version, "license": None}, now)
 
+    def label(self, now, key, value=None):
+        label = {"id": self.ids.cuid(now), "key": key, "value": value, "createdAt": iso_timestamp(now), "vms": [],
+                 "vm_num": 0, "total_num": 0}
+        return self.store.insert("labels", label, now)
+
     def vm_folder(self, now, cluster, name):
         folder = {"id": self.ids.cuid(now), "local_id": self.ids.uuid(), "name": name, "cluster": cluster["id"], "vm_num": 0}
         return self.store.insert("vm_folders", folder, now)

@@ -12,6 +12,7 @@ from .params import BodyValidator
 from .schema import RESOURCES
 from .device_operations import DeviceMutations
 from .exports import ExportMutations
+from .label_operations import LabelMutations
 from .storage_operations import StorageMutations
 from .disk_operations import DiskMutations
 from .uploads import UploadMutations
@@ -58,6 +59,7 @@ class Mutations:
         self.handlers.update(DiskMutations(self).handlers)
         self.handlers.update(DeviceMutations(self).handlers)
         self.handlers.update(TemplateMutations(self).handlers)
+        self.handlers.update(LabelMutations(self).handlers)
 
     def run(self, endpoint, body, now, user_id):
         BodyValidator(self.state.version).validate(endpoint, body)

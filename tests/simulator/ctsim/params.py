@@ -379,6 +379,46 @@ SHAPES = {
     "VmAddFolderParamsData": """
         folder_id         str                        required
     """,
+    # ----- labels (issue 18): only VMs are attached; the other resources are refused by the handler -----
+    "LabelCreationParams": """
+        key               str                        required
+        value             str
+    """,
+    "AddLabelsToResourcesParams": """
+        where             where:Label                required
+        data              obj:AddLabelsToResourcesParamsData required
+    """,
+    "AddLabelsToResourcesParamsData": """
+        vms               where:Vm
+        clusters          any
+        consistency_group_snapshots any
+        consistency_groups any
+        content_library_images any                        >=4.6
+        content_library_vm_templates any                        >=4.6
+        datacenters       any
+        disks             any
+        elf_images        any
+        gpu_devices       any                        >=4.6
+        hosts             any
+        iscsi_lun_snapshots any
+        iscsi_luns        any
+        iscsi_targets     any
+        isolation_policies any                        >=4.6
+        namespace_groups  any
+        nfs_exports       any
+        nfs_inodes        any
+        nics              any
+        nvmf_namespace_snapshots any
+        nvmf_namespaces   any
+        nvmf_subsystems   any
+        security_policies any                        >=4.6
+        vdses             any
+        vlans             any
+        vm_snapshots      any
+        vm_templates      any
+        vm_volume_snapshots any                        >=4.6
+        vm_volumes        any
+    """,
     # ----- VM templates (issue 18) -----
     "VmTemplateCreationParams": """
         name              str                        required
@@ -505,6 +545,9 @@ BODIES = {
     "convert-vm-template-from-vm": "arr:VmTemplateCreationParams",
     "delete-vm-template": "obj:VmTemplateDeletionParams",
     "create-vm-from-template": "arr:VmCreateVmFromTemplateParams",
+    "create-label": "arr:LabelCreationParams",
+    "add-labels-to-resources": "obj:AddLabelsToResourcesParams",
+    "remove-labels-from-resources": "obj:AddLabelsToResourcesParams",
 }
 # Bodies sent as multipart/form-data rather than JSON.
 MULTIPART_BODIES = ("upload-elf-file",)

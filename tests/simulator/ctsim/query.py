@@ -94,13 +94,13 @@ class WhereCompiler:
         if value is None:
             return _always
         nested = self.compile(field.target, value)
-        if not field.inverse:
+        if not (field.inverse or field.held_by or field.stored_ids):
             # Relations the simulator does not model are always empty.
             return _always if op in ("_every", "_none") else _never
-        table, fk, store = table_of(field.target), field.inverse, self.store
+        store = self.store
 
         def children(entity):
-            return store.children(table, fk, entity["id"])
+            return store.related(field, entity)
         if op == "_some":
             return lambda entity: any(nested(child) for child in children(entity))
         if op == "_every":

@@ -8,9 +8,11 @@ Field line:  <name> <type>[?][=<default>] [<version condition>] [flags]
   type       str | dt (timestamp string) | int (int32) | float (double) | i64 (double before 1.10, int64 after)
              | num:<f|i per version, e.g. fif> | bool | enum:<Enum> | json[:<Embedded>[]] | list (of scalars)
              | one:<Target> | many:<Target> [<-<inverse to-one field on Target>]
+             | many:<Target> <-<list field on Target>[] (many-to-many: Target rows hold the ids, Vm.labels <- Label.vms)
   ?          the value may be null
   condition  >=1.10, <4.6, ==1.10, !=1.10 ... (absent: every version)
-  flags      opaque (neither filterable nor sortable), full==<v> (relation serialised as the whole object)
+  flags      opaque (neither filterable nor sortable), full==<v> (relation serialised as the whole object),
+             ids (a to-many relation stored as a list of ids on the entity, e.g. Label.vms)
 Lines starting with "~" declare where/orderBy keys that have no response field, e.g.
   ~password where<1.10 order<4.6          (where operators: all string ones, or ops=range for _lt/_lte/_gt/_gte)
 """
@@ -444,7 +446,7 @@ RESOURCES_TEXT["Vm"] = ("vms", """
     ips                                  str
     isolation_policy                     one:IsolationPolicy?
     kernel_info                          str?
-    labels                               many:Label?
+    labels                               many:Label?<-vms[]
     last_shutdown_time                   dt?
     local_created_at                     dt?
     local_id                             str
@@ -805,6 +807,77 @@ RESOURCES_TEXT["User"] = ("users", """
     ~password                            where<1.10 order<4.6
 """)
 
+# Labels: key/value pairs attached to many resources. Only VMs are attached here; a label holds the ids of its VMs
+# (its "vms" list), and Vm.labels is read from that list, so the two sides cannot disagree.
+RESOURCES_TEXT["Label"] = ("labels", """
+    cluster_num                          int?
+    clusters                             many:Cluster?
+    consistency_group_num                int?
+    consistency_group_snapshot_num       int?
+    consistency_group_snapshots          many:ConsistencyGroupSnapshot?
+    consistency_groups                   many:ConsistencyGroup?
+    content_library_image_num            int?                     !=1.10
+    content_library_images               many:ContentLibraryImage? !=1.10
+    content_library_vm_template_num      int?                     !=1.10
+    content_library_vm_templates         many:ContentLibraryVmTemplate? !=1.10
+    createdAt                            dt
+    datacenter_num                       int?
+    datacenters                          many:Datacenter?
+    disk_num                             int?
+    disks                                many:Disk?
+    elf_image_num                        int?
+    elf_images                           many:ElfImage?
+    gpu_device_num                       int?                     >=4.6
+    gpu_devices                          many:GpuDevice?          >=4.6
+    host_num                             int?
+    hosts                                many:Host?
+    id                                   str
+    iscsi_lun_num                        int?
+    iscsi_lun_snapshot_num               int?
+    iscsi_lun_snapshots                  many:IscsiLunSnapshot?
+    iscsi_luns                           many:IscsiLun?
+    iscsi_target_num                     int?
+    iscsi_targets                        many:IscsiTarget?
+    isolation_policies                   many:IsolationPolicy?
+    isolation_policy_num                 int?
+    key                                  str
+    namespace_group_num                  int?
+    namespace_groups                     many:NamespaceGroup?
+    nfs_export_num                       int?
+    nfs_exports                          many:NfsExport?
+    nfs_inode_num                        int?
+    nfs_inodes                           many:NfsInode?
+    nic_num                              int?
+    nics                                 many:Nic?
+    nvmf_namespace_num                   int?
+    nvmf_namespace_snapshot_num          int?
+    nvmf_namespace_snapshots             many:NvmfNamespaceSnapshot?
+    nvmf_namespaces                      many:NvmfNamespace?
+    nvmf_subsystem_num                   int?
+    nvmf_subsystems                      many:NvmfSubsystem?
+    security_policies                    many:SecurityPolicy?
+    security_policy_num                  int?
+    system_vlan_num                      int?
+    total_num                            int?
+    value                                str?
+    vds_num                              int?
+    vdses                                many:Vds?
+    vlans                                many:Vlan?
+    vm_num                               int?
+    vm_snapshot_num                      int?
+    vm_snapshots                         many:VmSnapshot?
+    vm_template_num                      int?
+    vm_templates                         many:VmTemplate?
+    vm_vlan_num                          int?
+    vm_volume_num                        int?
+    vm_volume_snapshot_num               int?                     >=4.6
+    vm_volume_snapshots                  many:VmVolumeSnapshot?   >=4.6
+    vm_volumes                           many:VmVolume?
+    vms                                  many:Vm?                 ids
+    ~content_library_image_num           order==1.10
+    ~content_library_vm_template_num     order==1.10
+""")
+
 # Every resource could be sorted by its row timestamps until 2.1 removed createdAt_*/updatedAt_*.
 # (Hidden keys of single resources are declared on their "~" lines instead.)
 ROW_TIMESTAMP_ORDER_KEYS = ("createdAt", "updatedAt")
@@ -814,7 +887,8 @@ class Field:
     """One declared field of a resource or embedded object."""
 
     def __init__(self, name, kind, nullable=False, target=None, numeric=None, versions=frozenset(VERSIONS),
-                 default=None, inverse=None, is_list=False, opaque=False, full_in=frozenset()):
+                 default=None, inverse=None, is_list=False, opaque=False, full_in=frozenset(), held_by=None,
+                 stored_ids=False):
         self.name = name
         self.kind = kind
         self.nullable = nullable
@@ -826,6 +900,10 @@ class Field:
         self.is_list = is_list
         self.opaque = opaque
         self.full_in = full_in
+        # Many-to-many: the list field of the target rows that holds this entity's id (Vm.labels <- Label.vms).
+        self.held_by = held_by
+        # A to-many relation stored on the entity itself as a list of ids (Label.vms).
+        self.stored_ids = stored_ids
 
     def __repr__(self):
         return "Field(%s %s)" % (self.name, self.kind)
@@ -965,8 +1043,11 @@ def _parse_type(text):
         text, inverse = text.split("<-", 1)
         nullable = nullable or text.endswith("?")
         text = text.rstrip("?")
+    held_by = None
+    if inverse and inverse.endswith("[]"):
+        held_by, inverse = inverse[:-2], None
     kind, _colon, target = text.partition(":")
-    attributes = {"nullable": nullable, "default": default, "inverse": inverse, "target": target or None}
+    attributes = {"nullable": nullable, "default": default, "inverse": inverse, "target": target or None, "held_by": held_by}
     if kind in NUMERIC_ALIASES or kind == "num":
         attributes["numeric"] = NUMERIC_ALIASES.get(kind) or target
         attributes["target"] = None
@@ -991,15 +1072,17 @@ def parse_fields(text):
             continue
         name, type_text, options = words[0], words[1], words[2:]
         kind, attributes = _parse_type(type_text)
-        versions, opaque, full_in = frozenset(VERSIONS), False, frozenset()
+        versions, opaque, full_in, stored_ids = frozenset(VERSIONS), False, frozenset(), False
         for option in options:
             if option == "opaque":
                 opaque = True
+            elif option == "ids":
+                stored_ids = True
             elif option.startswith("full"):
                 full_in = versions_matching(option[len("full"):])
             else:
                 versions = versions_matching(option)
-        fields.append(Field(name, kind, versions=versions, opaque=opaque, full_in=full_in, **attributes))
+        fields.append(Field(name, kind, versions=versions, opaque=opaque, full_in=full_in, stored_ids=stored_ids, **attributes))
     return fields, hidden
 
 

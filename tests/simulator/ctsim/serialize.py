@@ -90,10 +90,10 @@ class Serializer:
         return stub
 
     def _to_many_getter(self, field):
-        if not field.inverse:
+        if not (field.inverse or field.held_by or field.stored_ids):
             return lambda entity: []
-        table, fk, keys = table_of(field.target), field.inverse, stub_keys(field.target, self.version)
-        return lambda entity: [{key: child.get(key) for key in keys} for child in self.store.children(table, fk, entity["id"])]
+        keys, related = stub_keys(field.target, self.version), self.store.related
+        return lambda entity: [{key: row.get(key) for key in keys} for row in related(field, entity)]
 
 
 def _copy_default(value, zero):

@@ -23,6 +23,8 @@ MUTATING_ENDPOINTS = (
     "remove-vm-from-folder",
     # VM templates.
     "clone-vm-template-from-vm", "convert-vm-template-from-vm", "delete-vm-template", "create-vm-from-template",
+    # Labels.
+    "create-label", "add-labels-to-resources", "remove-labels-from-resources",
 )
 # Calls answered by the mutation handlers that change nothing and start no task.
 ACTION_ENDPOINTS = ("get-export-file-download-links",)

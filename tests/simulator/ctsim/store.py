@@ -146,5 +146,23 @@ class Store:
         found.sort(key=lambda entity: entity["_seq"])
         return found
 
+    def related(self, field, entity):
+        """The rows a to-many field of an entity relates to, oldest first: through the inverse to-one index,
+        the target rows' id lists (Vm.labels), or the entity's own id list (Label.vms); [] when not modelled."""
+        table = table_of(field.target)
+        if table is None:
+            return []
+        if field.inverse:
+            return self.children(table, field.inverse, entity["id"])
+        rows = self.tables[table]
+        if field.held_by:
+            found = [row for row in rows.values() if entity["id"] in row.get(field.held_by, ())]
+        elif field.stored_ids:
+            found = [rows[row_id] for row_id in entity.get(field.name) or () if row_id in rows]
+        else:
+            return []
+        found.sort(key=lambda row: row["_seq"])
+        return found
+
     def counts(self):
         return {table: len(rows) for table, rows in self.tables.items()}
