@@ -9,6 +9,7 @@ request bodies of vm_spec.py and the API layer (api/vms.py), so no operation nam
 
 from __future__ import annotations
 
+from ansible_collections.smartx.cloudtower.plugins.module_utils.api import labels
 from ansible_collections.smartx.cloudtower.plugins.module_utils.api import snapshots as api_snapshots
 from ansible_collections.smartx.cloudtower.plugins.module_utils.api import vms
 from ansible_collections.smartx.cloudtower.plugins.module_utils.errors import CloudTowerError, InputError
@@ -43,6 +44,7 @@ from ansible_collections.smartx.cloudtower.plugins.module_utils.vm import (
     warning_for,
 )
 from ansible_collections.smartx.cloudtower.plugins.module_utils.vm_devices import DevicePlanner, TemplateDiskPlanner, placement_changes
+from ansible_collections.smartx.cloudtower.plugins.module_utils.vm_labels import LabelPlanner
 from ansible_collections.smartx.cloudtower.plugins.module_utils.vm_spec import (
     References,
     VmSpec,
@@ -228,7 +230,7 @@ class VmTask:
                             **{field: {"before": None, "after": value} for field, value in self.predicted.items()})
         self.plan.add(operation, [body], "%s, %s" % (how, status), self.changes)
         self.add_devices(follow_up)
-        for device in follow_up:
+        for device in follow_up + self.add_labels({}):
             self.changes = dict(self.changes, **device.changes)
         if self.state == "suspended":
             self.plan.add_power(PowerStep(vms.SUSPEND, "Suspend the new VM %s" % spec.final_name))
@@ -289,6 +291,7 @@ class VmTask:
         self.add_power_steps(vm, stop_steps, start_data)
         self.add_update(vm, basic)
         self.add_devices(devices)
+        devices = devices + self.add_labels(vm)
         self.add_power_steps(vm, later_steps, start_data)
         self.device_changes = {}
         for device in devices:
@@ -326,6 +329,19 @@ class VmTask:
     def add_devices(self, devices):
         for device in devices:
             self.plan.add(device.operation, device.body, device.summary, device.changes)
+
+    def add_labels(self, vm):
+        """Plan the labels option on vm ({} for a VM still to be created); returns the label steps added."""
+        if self.params.get("labels") is None:
+            return []
+        created = []
+        steps = LabelPlanner(self.client, self.params["labels"], self.params.get("purge_labels"), vm).plan(
+            lambda: [reply["data"]["id"] for step in created for reply in step.replies])
+        for step in steps:
+            added = self.plan.add(step.operation, step.body, step.summary, step.changes)
+            if step.operation == labels.CREATE:
+                created.append(added)
+        return steps
 
     def add_update(self, vm, basic):
         if not basic:

@@ -592,6 +592,7 @@ diff:
 
 from ansible_collections.smartx.cloudtower.plugins.module_utils.module import CloudTowerModule
 from ansible_collections.smartx.cloudtower.plugins.module_utils.vm import STATES
+from ansible_collections.smartx.cloudtower.plugins.module_utils.vm_labels import label_suboptions
 from ansible_collections.smartx.cloudtower.plugins.module_utils.vm_reconciler import VmTask
 from ansible_collections.smartx.cloudtower.plugins.module_utils.vm_spec import (
     FIRMWARES,
@@ -634,6 +635,8 @@ def argument_spec():
         purge_disks=dict(type="bool", default=False),
         purge_nics=dict(type="bool", default=False),
         force_restart=dict(type="bool", default=False),
+        labels=dict(type="list", elements="dict", options=label_suboptions()),
+        purge_labels=dict(type="bool", default=False),
     )
 
 
