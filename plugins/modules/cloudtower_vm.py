@@ -31,7 +31,8 @@ description:
     O(cpu_sockets), O(cpu_cores), O(memory), O(ha)); RV(changes) lists each changed field.
   - On an existing VM, O(disks) and O(nics) are reconciled (disks added, grown, and removed with O(purge_disks);
     CD-ROMs added, ISOs mounted and ejected; NICs added, reconnected, updated and removed with O(purge_nics)), a
-    running VM is migrated live to O(host), and the VM is moved to O(folder). Entries are matched on stable keys,
+    running VM is migrated live to O(host), the VM is moved to O(folder) and given the O(labels) it lacks (detaching
+    the others with O(purge_labels)). Entries are matched on stable keys,
     never by list position alone (see O(disks) and O(nics)), so a re-run changes nothing and never duplicates a
     device.
   - A change CloudTower only makes on a stopped VM (adding or removing an IDE disk or a CD-ROM drive, a NIC's
@@ -61,7 +62,7 @@ attributes:
     support: full
     details:
       - Before and after of the managed fields (name, description, CPU, memory, HA, status, recycle bin), and of each
-        device field the task changes (V(disks[1].size), V(nics[0].vlan), V(host), V(folder)...).
+        device field the task changes (V(disks[1].size), V(nics[0].vlan), V(host), V(folder), V(labels)...).
 options:
   id:
     description:
@@ -248,6 +249,34 @@ options:
     default: false
   purge_nics:
     description: Remove the NICs of an existing VM that no entry of O(nics) matches (C(remove-vm-nic)).
+    type: bool
+    default: false
+  labels:
+    description:
+      - Labels (key and optional value) the VM carries. A label no label on CloudTower has is created (one
+        C(create-label) for all), those the VM lacks are attached (one C(add-labels-to-resources)); labels the VM
+        already carries are kept unless O(purge_labels=true).
+      - A label is matched on its key and value; a missing value and an empty one are the same.
+      - From API 4.6 the VM record shows its labels' keys and values, so a run that changes nothing sends no request
+        beyond reading the VM; API 1.8 and 1.10 show only the labels' ids, and one C(get-labels) resolves them.
+      - Two labels on CloudTower with the same key and value cannot be told apart; attaching such a label is refused,
+        naming their ids, before anything is sent. Blank keys and an entry listed twice are refused too.
+      - Also applied to a VM the task creates, once it exists.
+    type: list
+    elements: dict
+    suboptions:
+      key:
+        description: The label's key.
+        type: str
+        required: true
+      value:
+        description: The label's value (none by default).
+        type: str
+  purge_labels:
+    description:
+      - Detach from the VM the labels no entry of O(labels) names (one C(remove-labels-from-resources)); the labels
+        stay on CloudTower and on other resources. With O(labels=[]) every label is detached.
+      - Without it, and without O(labels), the VM's labels are left as they are.
     type: bool
     default: false
   force_restart:
@@ -467,6 +496,16 @@ EXAMPLES = r"""
     purge_nics: true
     force_restart: true
 
+- name: Labels env=prod and backup (created when missing); detach every other label of the VM
+  smartx.cloudtower.cloudtower_vm:
+    name: web-01
+    cluster: prod-cluster
+    labels:
+      - key: env
+        value: prod
+      - key: backup
+    purge_labels: true
+
 - name: A VM from a template with cloud-init, a static address, and a bigger system disk; wait for its IP
   smartx.cloudtower.cloudtower_vm:
     name: app-07
@@ -530,8 +569,8 @@ changes:
   description:
     - The field-level changes, each as C({before, after}); empty when nothing changed.
     - Device changes are keyed by the entry they come from (C(disks[1].size), C(disks[2].image), C(disks[3].exists),
-      C(nics[0].vlan), C(nics[1].enabled)...), plus C(disks.removed), C(cd_roms.removed), C(nics.removed), C(host) and
-      C(folder).
+      C(nics[0].vlan), C(nics[1].enabled)...), plus C(disks.removed), C(cd_roms.removed), C(nics.removed), C(host),
+      C(folder) and C(labels) (the VM's labels before and after, each as C({key, value}), sorted).
     - Fields are the VM's (C(name), C(description), C(vcpu), C(cpu_sockets), C(cpu_cores), C(memory) in bytes,
       C(ha), C(status), C(in_recycle_bin)), plus C(exists) for a creation or a deletion and C(restarted) for a
       restart.
