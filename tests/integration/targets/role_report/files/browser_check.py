@@ -50,10 +50,11 @@ def ensure_browser():
     if os.geteuid() != 0 or shutil.which("apt-get") is None:
         return "needs the Debian packages %s (apt-get, as root)" % " ".join(missing)
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    done = subprocess.run(["apt-get", "install", "-y", "--no-install-recommends"] + missing, env=env, capture_output=True, text=True,
-                          check=False)
-    if done.returncode != 0:
-        return "apt-get install %s failed: %s" % (" ".join(missing), done.stderr.strip().splitlines()[-1:] or "")
+    # A fresh machine may have no package lists yet: update first, as the data-plane installer does.
+    for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "--no-install-recommends"] + missing):
+        done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            return "%s failed: %s" % (" ".join(command[:2]), done.stderr.strip().splitlines()[-1:] or "")
     return None
 
 
