@@ -64,6 +64,8 @@ class DataPlane:
         time.sleep(seconds)
         if not self.faults.portal_down:
             with self.portal_lock:
+                if self.portal is None:
+                    return  # the simulator stopped while the portal was held down
                 self.portal.set_down(False)
             if self.resync is not None:
                 self.resync()

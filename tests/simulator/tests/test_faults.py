@@ -66,7 +66,10 @@ def test_connection_reset(api):
         api.post("get-vms")
     assert api.post("get-vms").status_code == 200
     log = [entry for entry in api.admin("GET", "requests") if entry["endpoint"] == "get-vms"]
-    assert log[0]["status"] is None and log[1]["status"] == 200
+    # The reset request is logged when its handler gives up on the connection, which on a loaded machine can be
+    # after the retry's entry: one of each, in either order.
+    assert sorted(log, key=lambda entry: entry["status"] is not None)[0]["status"] is None
+    assert sorted(str(entry["status"]) for entry in log) == ["200", "None"]
 
 
 def test_tokens_invalidated_after_n_requests(api):
