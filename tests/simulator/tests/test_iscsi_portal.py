@@ -145,12 +145,12 @@ def test_portal_down_refuses_connections_until_it_is_up_again(portal_sim, papi):
 
 
 def wait_for_fault_events(papi, kinds, timeout=30.0):
-    """The kinds of the data-plane fault events once ``kinds`` were all recorded (or the timeout passed)."""
+    """The data-plane fault events once ``kinds`` were all recorded (or the timeout passed)."""
     deadline = time.time() + timeout
     while True:
-        seen = [event["kind"] for event in papi.admin("GET", "dataplane/faults")["events"]]
-        if all(kind in seen for kind in kinds) or time.time() > deadline:
-            return seen
+        events = papi.admin("GET", "dataplane/faults")["events"]
+        if all(kind in [event["kind"] for event in events] for kind in kinds) or time.time() > deadline:
+            return events
         time.sleep(0.2)
 
 
@@ -168,10 +168,13 @@ def test_an_iscsi_connection_dropped_mid_read(portal_sim, papi, tmp_path):
     result = read_lun_to_raw(iscsi_url(portal_of(portal_sim), target["iqn_name"], lun["lun_id"]), tmp_path / "bulk.raw")
     elapsed = time.time() - started
     # The dropper records its events from its own thread: on a loaded machine the read can end first.
-    kinds = wait_for_fault_events(papi, ["iscsi_drop", "portal_down", "portal_up"])
-    assert kinds[:3] == ["iscsi_drop", "portal_down", "portal_up"]
+    events = wait_for_fault_events(papi, ["iscsi_drop", "portal_down", "portal_up"])
+    assert [event["kind"] for event in events][:3] == ["iscsi_drop", "portal_down", "portal_up"]
+    # On an idle machine the whole read can end before the dropper's poll finds its session: only a drop that
+    # landed while the read ran says anything about the reconnect.
+    dropped_mid_read = started <= events[0]["at"] <= started + elapsed
     # The initiator either gives up or reconnects once the portal is back; then its copy must still be exact.
     if result.returncode == 0:
-        assert elapsed >= 2.5
+        assert elapsed >= 2.5 or not dropped_mid_read
         assert digest_of_file(tmp_path / "bulk.raw") == digest(papi, lun_snapshot["id"])
     papi.admin("POST", "dataplane/faults", {})
