@@ -52,6 +52,8 @@ class DataPlane:
                 self.resync()
             if faults.watches_sessions and self.dropper is None:
                 self.dropper = SessionDropper(self)
+            if self.dropper is not None:
+                self.dropper.ignore_sessions(self.portal.sessions())
         elif faults.portal_down or faults.watches_sessions:
             raise ValueError("portal_down and iscsi_drops need a simulator started with an iSCSI portal")
         return faults.report()

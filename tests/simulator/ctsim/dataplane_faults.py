@@ -136,24 +136,32 @@ class SessionDropper:
     def stop(self):
         self.stopping.set()
 
+    def ignore_sessions(self, sessions):
+        """Sessions already there when a fault spec is set are not "new": a rule takes a session started after it
+        (a test's earlier initiator, still listed for a moment after its logout, took the rule before)."""
+        now = time.time()
+        for _target_id, tid, sid, cid, _initiator, _ip in sessions:
+            self.seen[(tid, sid, cid)] = (now, None)
+
     def _run(self):
         while not self.stopping.wait(self.INTERVAL):
             portal, faults = self.dataplane.portal, self.dataplane.faults
             if portal is None or portal.down or not faults.watches_sessions:
                 continue
             now = time.time()
-            for _target_id, tid, sid, cid, initiator, _ip in portal.sessions():
+            for target_id, tid, sid, cid, initiator, _ip in portal.sessions():
                 key = (tid, sid, cid)
                 if key not in self.seen:
                     self.seen[key] = (now, faults.drop_rule_for_session())
                 first_seen, rule = self.seen[key]
                 if rule is not None and now - first_seen >= rule.get("after_seconds", 0.0):
                     self.seen[key] = (first_seen, None)
-                    self._drop(portal, faults, tid, sid, cid, initiator, rule)
+                    self._drop(portal, faults, (target_id, tid, sid, cid, initiator), rule)
 
-    def _drop(self, portal, faults, tid, sid, cid, initiator, rule):
+    def _drop(self, portal, faults, session, rule):
+        target_id, tid, sid, cid, initiator = session
         portal.drop_connection(tid, sid, cid)
-        faults.record("iscsi_drop", tid=tid, sid=sid, cid=cid, initiator=initiator)
+        faults.record("iscsi_drop", target_id=target_id, tid=tid, sid=sid, cid=cid, initiator=initiator)
         refuse = rule.get("refuse_seconds", 0.0)
         if refuse:
             self.dataplane.hold_portal_down(refuse)

@@ -170,6 +170,7 @@ def test_an_iscsi_connection_dropped_mid_read(portal_sim, papi, tmp_path):
     # The dropper records its events from its own thread: on a loaded machine the read can end first.
     events = wait_for_fault_events(papi, ["iscsi_drop", "portal_down", "portal_up"])
     assert [event["kind"] for event in events][:3] == ["iscsi_drop", "portal_down", "portal_up"]
+    assert events[0]["target_id"] == target["id"]
     # On an idle machine the whole read can end before the dropper's poll finds its session: only a drop that
     # landed while the read ran says anything about the reconnect.
     dropped_mid_read = started <= events[0]["at"] <= started + elapsed
