@@ -60,3 +60,31 @@ wait_for_lines() {
     done
     return 1
 }
+
+# start_portal_simulator TARGET PREFIX: a 4.6 demo simulator of the target's own with a real iSCSI portal (tgtd; the
+# suite's simulator runs none). Exits 0 with a SKIPPED line where the portal cannot run. Sets SIM, WORK (removed on
+# exit, with the simulator), PASSWORD (PREFIX + a random part), URL and PORTAL.
+start_portal_simulator() {
+    SIM=$(find_simulator)
+    local reason
+    reason=$("$PY" -c 'import sys; sys.path.insert(0, sys.argv[1]); from ctsim import dataplane_deps; print(dataplane_deps.portal_unavailable_reason() or "")' \
+        "$(dirname "$SIM")")
+    if [[ -n $reason ]]; then
+        echo "SKIPPED: $1 needs the simulator's iSCSI portal: $reason"
+        exit 0
+    fi
+    WORK=$(mktemp -d)
+    trap 'stop_simulator; rm -rf "$WORK"' EXIT
+    PASSWORD=$("$PY" -c 'import secrets, sys; print(sys.argv[1] + secrets.token_urlsafe(18))' "$2")
+    CLOUDTOWER_SIM_PASSWORD=$PASSWORD "$PY" "$SIM" --port 0 --username admin --state demo --task-seconds 0.1 --api-version 4.6.0 \
+        --iscsi-portal 127.0.0.1:0 --data-dir "$WORK" >"$WORK/sim.out" 2>"$WORK/sim.err" &
+    track_simulator "$!"
+    wait_for_lines "$WORK/sim.out" 2 || true
+    URL=$(sed -n 's/^CloudTower simulator listening on //p' "$WORK/sim.out")
+    PORTAL=$(sed -n 's/^iSCSI portal (tgtd) on //p' "$WORK/sim.out")
+    if [[ $URL != http://* || -z $PORTAL ]]; then
+        echo "FAILED: the simulator with an iSCSI portal did not start:" >&2
+        cat "$WORK/sim.out" "$WORK/sim.err" >&2
+        exit 1
+    fi
+}
