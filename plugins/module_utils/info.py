@@ -27,7 +27,7 @@ def name_filter_spec():
 
 def list_records(module, key, operation, filters, *clauses):
     """The whole run of an info module: validate the shared options, read every page, exit with key: records."""
-    info = InfoQuery(module.params, warn=module.warn)
+    info = InfoQuery(module.params, warn=module.warn, filter_options=filters)
     records = info.fetch(module.client, operation, where_from_options(module.params, filters), *clauses)
     module.exit_json(**info.result(key, records))
 
@@ -46,8 +46,9 @@ def info_argument_spec():
 class InfoQuery:
     """Validates the shared info options up front, then runs the query and shapes the result."""
 
-    def __init__(self, params, warn=None):
+    def __init__(self, params, warn=None, filter_options=()):
         self.params = params
+        self.filter_options = tuple(filter_options)
         self._warn = warn or (lambda message: None)
         self.fields = set(params["fields"]) | {"id"} if params.get("fields") else None
         self.compiled = compile_query("query", params.get("query"))
@@ -74,12 +75,16 @@ class InfoQuery:
         return records
 
     def _user_parts(self):
-        """(option, value) a refused query is blamed on: order_by, when given and not where, else where."""
-        if self.order_by and self.params.get("where") is None:
-            return "order_by", self.order_by
-        if self.order_by:
-            return "where or order_by", {"where": self.params.get("where"), "order_by": self.order_by}
-        return "where", self.params.get("where")
+        """(option, value) a refused query is blamed on: the one option given among the module's filters, where and
+        order_by (a filter such as type: WAN reaches the server as a where key, and the user wrote type, not where);
+        when several were given, all of them."""
+        given = [(option, self.params.get(option)) for option in self.filter_options + ("where", "order_by")
+                 if self.params.get(option) not in (None, [])]
+        if not given:
+            return "where", None
+        if len(given) == 1:
+            return given[0]
+        return " or ".join(option for option, _value in given), dict(given)
 
     def trim(self, records):
         """records with only the fields asked for (and id); all of them when fields is not given."""

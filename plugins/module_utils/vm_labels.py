@@ -119,9 +119,11 @@ class LabelPlanner:
         for pair in missing:
             found = [r for r in records if pair_of(r) == pair]
             if len(found) > 1:
-                raise InputError("labels[%d]" % self.pairs.index(pair), "%s=%s" % pair,
-                                 "%d labels on CloudTower have this key and value (ids %s): attach one of them by hand or "
-                                 "delete the duplicates" % (len(found), ", ".join(r["id"] for r in found)))
+                error = InputError("labels[%d]" % self.pairs.index(pair), "%s=%s" % pair,
+                                   "%d labels on CloudTower have this key and value (ids %s): attach one of them by hand or "
+                                   "delete the duplicates" % (len(found), ", ".join(r["id"] for r in found)))
+                error.details["candidates"] = sorted(r["id"] for r in found)
+                raise error
             if found:
                 to_attach.append(found[0]["id"])
             else:

@@ -69,6 +69,10 @@ def check_option_combinations(params):
             raise InputError("new_name", params["new_name"], "cannot be used with state: absent")
         if params["delete_snapshots"] and params["recycle_bin"]:
             raise InputError("delete_snapshots", True, "conflicts with recycle_bin: true; a VM in the recycle bin keeps its snapshots")
+    for purge, declared in (("purge_disks", "disks"), ("purge_nics", "nics"), ("purge_labels", "labels")):
+        if params.get(purge) and params.get(declared) is None:
+            raise InputError(purge, True, "needs %s: without it the VM's %s are not managed, so nothing says which to keep; "
+                                          "declare the %s to keep" % (declared, declared, declared))
     if params.get("wait_for") and state not in ("running", "restarted"):
         raise InputError("wait_for", params["wait_for"], "needs state: running or restarted (state is %s): only a running guest "
                                                          "starts VMTools and reports IP addresses" % state)

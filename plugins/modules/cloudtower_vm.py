@@ -245,10 +245,13 @@ options:
       - Remove the disks and CD-ROM drives of an existing VM that no entry of O(disks) matches (C(remove-vm-disk),
         C(remove-vm-cd-rom)). A removed disk's volume is kept by CloudTower.
       - Without it they are kept; a shorter O(disks) list never removes anything.
+      - Needs O(disks) (the disks to keep); without it the run is refused before any request.
     type: bool
     default: false
   purge_nics:
-    description: Remove the NICs of an existing VM that no entry of O(nics) matches (C(remove-vm-nic)).
+    description:
+      - Remove the NICs of an existing VM that no entry of O(nics) matches (C(remove-vm-nic)).
+      - Needs O(nics) (the NICs to keep); without it the run is refused before any request.
     type: bool
     default: false
   labels:
@@ -276,7 +279,8 @@ options:
     description:
       - Detach from the VM the labels no entry of O(labels) names (one C(remove-labels-from-resources)); the labels
         stay on CloudTower and on other resources. With O(labels=[]) every label is detached.
-      - Without it, and without O(labels), the VM's labels are left as they are.
+      - Without it the VM's labels are left as they are. It needs O(labels) (the labels to keep); without it the run
+        is refused before any request.
     type: bool
     default: false
   force_restart:

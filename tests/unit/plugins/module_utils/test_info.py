@@ -79,3 +79,14 @@ def test_a_query_the_server_refuses_is_blamed_on_the_users_option(options, optio
     assert info.value.option == option
     assert "for option '%s'" % option in info.value.message and "colour" in info.value.message
     assert info.value.details["request_id"] == "req-1" and info.value.details["endpoint"] == "get-vms"
+
+
+@pytest.mark.parametrize("options, option", [
+    (dict(type="WAN"), "type"),
+    (dict(type="WAN", order_by="name_ASC"), "type or order_by"),
+])
+def test_a_filter_option_the_server_refuses_is_blamed_on_that_option(options, option):
+    """A module's filter reaches CloudTower as a where key; the user wrote the filter, so the error names it."""
+    with pytest.raises(InputError) as info:
+        InfoQuery(params(**options), filter_options=("name", "type")).fetch(RefusingClient(), "get-vlans")
+    assert info.value.option == option and "WAN" in info.value.message

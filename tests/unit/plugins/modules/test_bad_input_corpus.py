@@ -21,12 +21,19 @@ import yaml
 from ansible.release import __version__ as ansible_version
 
 from ansible_collections.smartx.cloudtower.plugins.modules import cloudtower_backup_manifest
+from ansible_collections.smartx.cloudtower.plugins.modules import cloudtower_backup_report
+from ansible_collections.smartx.cloudtower.plugins.modules import cloudtower_backup_restore
+from ansible_collections.smartx.cloudtower.plugins.modules import cloudtower_cluster_info
+from ansible_collections.smartx.cloudtower.plugins.modules import cloudtower_host_info
 from ansible_collections.smartx.cloudtower.plugins.modules import cloudtower_lun_snapshot_info
 from ansible_collections.smartx.cloudtower.plugins.modules import cloudtower_task_info
+from ansible_collections.smartx.cloudtower.plugins.modules import cloudtower_vlan_info
 from ansible_collections.smartx.cloudtower.plugins.modules import cloudtower_vm
 from ansible_collections.smartx.cloudtower.plugins.modules import cloudtower_vm_info
 from ansible_collections.smartx.cloudtower.plugins.modules import cloudtower_vm_snapshot
 from ansible_collections.smartx.cloudtower.plugins.modules import cloudtower_vm_snapshot_info
+from ansible_collections.smartx.cloudtower.plugins.modules import cloudtower_vm_template
+from ansible_collections.smartx.cloudtower.plugins.modules import cloudtower_vm_template_info
 from ansible_collections.smartx.cloudtower.tests.unit.simulator_harness import (
     PASSWORD,
     USERNAME,
@@ -49,13 +56,46 @@ MODULES = {
     "lun_snapshot_info": cloudtower_lun_snapshot_info,
     "vm_snapshot_info": cloudtower_vm_snapshot_info,
     "task_info": cloudtower_task_info,
+    "vm_template": cloudtower_vm_template,
+    "vm_template_info": cloudtower_vm_template_info,
+    "cluster_info": cloudtower_cluster_info,
+    "host_info": cloudtower_host_info,
+    "vlan_info": cloudtower_vlan_info,
+    "backup_restore": cloudtower_backup_restore,
+    "backup_report": cloudtower_backup_report,
 }
 
 
-def module_cases():
+def corpus():
     with open(CORPUS, encoding="utf-8") as stream:
-        cases = yaml.safe_load(stream)["bad_input_cases"]
-    return [case for case in cases if not case["module"].startswith("role_")]
+        return yaml.safe_load(stream)
+
+
+def module_cases():
+    return [case for case in corpus()["bad_input_cases"] if not case["module"].startswith("role_")]
+
+
+def field(record, dotted):
+    for part in dotted.split("."):
+        record = (record or {}).get(part)
+    return record
+
+
+def connection(sim):
+    return dict(cloudtower_host=sim.url, cloudtower_username=USERNAME, cloudtower_password=PASSWORD)
+
+
+def make_name_clashes(sim, capsys):
+    """The corpus's bad_input_setup: the ambiguous names its candidates cases refuse."""
+    for step in corpus()["bad_input_setup"]:
+        if "patch" in step:
+            matches = [record for record in sim.state(step["patch"])[step["patch"]]
+                       if all(field(record, key) == value for key, value in step["where"].items())]
+            assert len(matches) == 1, "bad_input_setup %s matches %d records" % (step, len(matches))
+            sim.patch(step["patch"], matches[0]["id"], step["set"])
+        else:
+            result = call_module(MODULES[step["module"]], capsys, dict(connection(sim), **step["args"]))
+            assert result.get("changed") and not result.get("failed"), result
 
 
 def case_id(case):
@@ -87,6 +127,19 @@ def corpus_sim():
 
 
 @pytest.fixture(scope="module")
+def setup_done():
+    return []
+
+
+@pytest.fixture
+def clashes(corpus_sim, setup_done, capsys):
+    """bad_input_setup, made before the first case (capsys, which reads the set-up's module output, is per test)."""
+    if not setup_done:
+        make_name_clashes(corpus_sim, capsys)
+        setup_done.append(True)
+
+
+@pytest.fixture(scope="module")
 def scratch(tmp_path_factory):
     base = tmp_path_factory.mktemp("bad_input")
     path = base / "a-file"
@@ -99,11 +152,11 @@ def test_the_corpus_has_module_cases_of_every_module():
 
 
 @pytest.mark.parametrize("case", module_cases(), ids=case_id)
-def test_invalid_input_fails_naming_option_and_value_and_changes_nothing(corpus_sim, scratch, capsys, case):
+def test_invalid_input_fails_naming_option_and_value_and_changes_nothing(corpus_sim, clashes, scratch, capsys, case):
     case = rendered(case, scratch)
     # The case's own connection options (vm_info_conn) win over the simulator's; cloudtower_backup_manifest
     # reads manifests and files, and takes no login (it is not in the modules' connection group).
-    args = dict(cloudtower_host=corpus_sim.url, cloudtower_username=USERNAME, cloudtower_password=PASSWORD)
+    args = connection(corpus_sim)
     if case["module"] == "backup_manifest":
         args = {}
     if case["module"] == "vm_info_conn":
@@ -118,3 +171,6 @@ def test_invalid_input_fails_naming_option_and_value_and_changes_nothing(corpus_
         assert str(case["value"]) in message
     assert [entry["endpoint"] for entry in request_log(corpus_sim) if entry.get("mutating")] == []
     assert PASSWORD not in json.dumps(result)
+    if "candidates" in case:
+        candidates = result.get("error", {}).get("candidates", [])
+        assert len(candidates) == case["candidates"] and all(candidate in message for candidate in candidates), message

@@ -20,12 +20,17 @@ import pytest
 import yaml
 
 from ansible_collections.smartx.cloudtower.plugins.modules import cloudtower_auth
+from ansible_collections.smartx.cloudtower.plugins.modules import cloudtower_cluster_info
+from ansible_collections.smartx.cloudtower.plugins.modules import cloudtower_host_info
 from ansible_collections.smartx.cloudtower.plugins.modules import cloudtower_lun_snapshot_info
 from ansible_collections.smartx.cloudtower.plugins.modules import cloudtower_task_info
+from ansible_collections.smartx.cloudtower.plugins.modules import cloudtower_vlan_info
 from ansible_collections.smartx.cloudtower.plugins.modules import cloudtower_vm
 from ansible_collections.smartx.cloudtower.plugins.modules import cloudtower_vm_info
 from ansible_collections.smartx.cloudtower.plugins.modules import cloudtower_vm_snapshot
 from ansible_collections.smartx.cloudtower.plugins.modules import cloudtower_vm_snapshot_info
+from ansible_collections.smartx.cloudtower.plugins.modules import cloudtower_vm_template
+from ansible_collections.smartx.cloudtower.plugins.modules import cloudtower_vm_template_info
 from ansible_collections.smartx.cloudtower.tests.unit.simulator_harness import PASSWORD, run_module, start_simulator
 
 CASES = os.path.join(os.path.dirname(__file__), "..", "..", "..", "integration", "targets", "check_mode_audit", "vars",
@@ -38,6 +43,11 @@ MODULES = {
     "vm_snapshot_info": cloudtower_vm_snapshot_info,
     "lun_snapshot_info": cloudtower_lun_snapshot_info,
     "task_info": cloudtower_task_info,
+    "cluster_info": cloudtower_cluster_info,
+    "host_info": cloudtower_host_info,
+    "vlan_info": cloudtower_vlan_info,
+    "vm_template": cloudtower_vm_template,
+    "vm_template_info": cloudtower_vm_template_info,
 }
 SNAPSHOT_ID = re.compile(r"^\{\{ audit_snapshot_ids\['([^']+)'\] \}\}$")
 
