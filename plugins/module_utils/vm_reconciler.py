@@ -45,6 +45,7 @@ from ansible_collections.smartx.cloudtower.plugins.module_utils.vm import (
 )
 from ansible_collections.smartx.cloudtower.plugins.module_utils.vm_devices import DevicePlanner, TemplateDiskPlanner, placement_changes
 from ansible_collections.smartx.cloudtower.plugins.module_utils.vm_labels import LabelPlanner
+from ansible_collections.smartx.cloudtower.plugins.module_utils.vm_migration import find_in_other_clusters, plan_migration, refuse_unsupported
 from ansible_collections.smartx.cloudtower.plugins.module_utils.vm_spec import (
     References,
     VmSpec,
@@ -69,6 +70,8 @@ def check_option_combinations(params):
             raise InputError("new_name", params["new_name"], "cannot be used with state: absent")
         if params["delete_snapshots"] and params["recycle_bin"]:
             raise InputError("delete_snapshots", True, "conflicts with recycle_bin: true; a VM in the recycle bin keeps its snapshots")
+    if params.get("migrate_across_clusters") and not params.get("cluster"):
+        raise InputError("migrate_across_clusters", True, "needs cluster: the cluster to move the VM to")
     for purge, declared in (("purge_disks", "disks"), ("purge_nics", "nics"), ("purge_labels", "labels")):
         if params.get(purge) and params.get(declared) is None:
             raise InputError(purge, True, "needs %s: without it the VM's %s are not managed, so nothing says which to keep; "
@@ -132,6 +135,8 @@ class VmTask:
         self.drift = []
         self.device_changes = {}
         self.predicted = None
+        self.moved = None
+        self.moved_changes = {}
 
     # ----- finding the VM ------------------------------------------------------------------------
     def locate(self, scope):
@@ -305,6 +310,34 @@ class VmTask:
             self.changes["restarted"] = {"before": False, "after": True}
         elif target:
             self.changes.update(power_changes(status, target))
+
+    def move_across_clusters(self, cluster):
+        """The VM the task names, moved here from another cluster first (in check mode: as it is, to plan the rest).
+
+        The move is its own plan, run before the rest is decided: on its new cluster the VM's VLANs, hosts and folders
+        are that cluster's, so what else the task declares is compared with the VM as it is there.
+        """
+        source = find_in_other_clusters(self.client, self.params, cluster)
+        if source is None:
+            return None
+        refuse_unsupported(vms.server_version(self.client), source, cluster)
+        self.moved = VmPlan()
+        self.moved_changes = plan_migration(self.moved, self.client, self.spec, source, cluster)
+        if self.module.check_mode:
+            # What else would change is only known on the new cluster: check mode announces the move.
+            result = dict(changed=True, vm=source, changes=self.moved_changes, actions=self.moved.describe(), tasks=[],
+                          not_applied=[], ips=guest_ips(source))
+            diff = diff_of(self.module, {"cluster": self.moved_changes["cluster"]["before"]}, {"cluster": cluster["name"]})
+            if diff is not None:
+                result["diff"] = diff
+            self.module.exit_json(**result)
+        try:
+            self.runner.run(self.moved, source)
+        except CloudTowerError as error:
+            self.module.fail_from_error(error, changed=self.moved.sent(), actions=self.moved.describe(),
+                                        tasks=self.runner.task_summaries(), changes=self.moved_changes)
+        # Found again by name or id in its new cluster: the move may give it a new id there.
+        return self.locate(named_cluster(self.spec.cluster))
 
     def server_has(self, since):
         version = vms.server_version(self.client)
@@ -487,6 +520,8 @@ class VmTask:
         # VM to create needs the cluster resolved (which also tells an unknown cluster from a new VM).
         vm = self.locate(named_cluster(self.spec.cluster))
         cluster = CLUSTER.resolve(self.client, "cluster", self.spec.cluster) if self.spec.cluster and vm is None else None
+        if vm is None and cluster and self.params.get("migrate_across_clusters") and self.state != "absent":
+            vm = self.move_across_clusters(cluster)
         self.make_plan(vm, cluster)
         if vm and vm.get("entityAsyncStatus") and (self.plan or self.state in POWER_STATES):
             # A task still runs on the VM (wait: false earlier): decide again from the state it leaves.
@@ -504,10 +539,10 @@ class VmTask:
                 self.module.fail_from_error(error, changed=bool(self.plan), vm=after, actions=self.plan.describe(),
                                             tasks=self.runner.task_summaries(), changes=self.changes, ips=guest_ips(after))
         result = dict(
-            changed=bool(self.plan),
+            changed=bool(self.plan) or bool(self.moved),
             vm=after,
-            changes=self.changes,
-            actions=self.plan.describe(),
+            changes=dict(self.moved_changes, **self.changes) if self.moved else self.changes,
+            actions=(self.moved.describe() if self.moved else []) + self.plan.describe(),
             tasks=self.runner.task_summaries(),
             not_applied=self.drift,
             ips=guest_ips(after),

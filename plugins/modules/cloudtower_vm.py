@@ -80,7 +80,24 @@ options:
       - Cluster (name or id) of the VM. Restricts the lookup of O(name) or O(id), and is where a new VM is created.
       - Required to create a VM, except with O(clone_from) or O(from_snapshot), where the new VM defaults to the
         source's cluster.
+      - A VM of the same name in another cluster is another VM, unless O(migrate_across_clusters=true).
     type: str
+  migrate_across_clusters:
+    description:
+      - When no VM is found in O(cluster), move the VM the task names from another cluster to O(cluster) instead of
+        creating one (C(migrate-vm-across-cluster), CloudTower API 4.6 and later; refused on older CloudTowers before
+        any request, naming this option). The VM is the one live VM of that O(name) outside O(cluster) (several are
+        refused listing their ids), or the VM with that O(id).
+      - A running VM is moved live, a stopped one cold; a suspended VM is refused. It lands on O(host) when given (a
+        host of O(cluster)), and the source VM is removed.
+      - Each NIC keeps its network through the VLAN of O(cluster) that O(nics) gives for it (matched by position),
+        else the VLAN of O(cluster) with the same name as its current one; a NIC with neither is refused.
+      - The rest of the task (CPU, memory, devices, folder, labels, power state) is then applied to the VM in its new
+        cluster, in the same run. In check mode only the move is announced, as what else changes depends on the
+        VM's state in the new cluster.
+      - Once the VM is in O(cluster) the option changes nothing, so the task stays idempotent.
+    type: bool
+    default: false
   new_name:
     description:
       - Rename the VM to this name.
@@ -416,6 +433,16 @@ seealso:
 """
 
 EXAMPLES = r"""
+- name: Move web-1 from whichever cluster holds it to prod-cluster-2 (CloudTower 4.6), its NIC onto prod-vlan-100 there
+  smartx.cloudtower.cloudtower_vm:
+    name: web-1
+    cluster: prod-cluster-2
+    migrate_across_clusters: true
+    host: node-2a
+    nics:
+      - vlan: prod-vlan-100
+    state: running
+
 - name: Create a VM with a boot disk, a data disk, an installer CD-ROM and one NIC, and start it
   smartx.cloudtower.cloudtower_vm:
     name: web-1
@@ -574,7 +601,8 @@ changes:
     - The field-level changes, each as C({before, after}); empty when nothing changed.
     - Device changes are keyed by the entry they come from (C(disks[1].size), C(disks[2].image), C(disks[3].exists),
       C(nics[0].vlan), C(nics[1].enabled)...), plus C(disks.removed), C(cd_roms.removed), C(nics.removed), C(host),
-      C(folder) and C(labels) (the VM's labels before and after, each as C({key, value}), sorted).
+      C(folder), C(labels) (the VM's labels before and after, each as C({key, value}), sorted) and C(cluster) (a move
+      to another cluster, O(migrate_across_clusters)).
     - Fields are the VM's (C(name), C(description), C(vcpu), C(cpu_sockets), C(cpu_cores), C(memory) in bytes,
       C(ha), C(status), C(in_recycle_bin)), plus C(exists) for a creation or a deletion and C(restarted) for a
       restart.
@@ -680,6 +708,7 @@ def argument_spec():
         force_restart=dict(type="bool", default=False),
         labels=dict(type="list", elements="dict", options=label_suboptions()),
         purge_labels=dict(type="bool", default=False),
+        migrate_across_clusters=dict(type="bool", default=False),
     )
 
 

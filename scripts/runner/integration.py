@@ -49,6 +49,7 @@ WEIGHTS = {
     "cloudtower_vm_template": 9,
     "cloudtower_vm_devices": 8,
     "cloudtower_placement_info": 5,
+    "cloudtower_vm_migration": 8,
 }
 
 

@@ -42,6 +42,7 @@ ADD_NIC = "add-vm-nic"
 UPDATE_NIC = "update-vm-nic"
 REMOVE_NIC = "remove-vm-nic"
 MIGRATE = "migrate-vm"
+MIGRATE_ACROSS_CLUSTER = "migrate-vm-across-cluster"
 ADD_TO_FOLDER = "add-vm-to-folder"
 EXPAND_DISK_SINCE = (1, 10)
 EJECT_ISO_SINCE = (1, 10)

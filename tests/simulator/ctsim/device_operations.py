@@ -23,6 +23,11 @@ NOT_RUNNING = "VM_NOT_RUNNING"
 SHRINK = "VM_VOLUME_SIZE_CANNOT_SHRINK"
 DISK_NOT_FOUND = "VM_DISK_NOT_FOUND"
 NIC_NOT_FOUND = "VM_NIC_NOT_FOUND"
+CLUSTER_NOT_FOUND = "CLUSTER_NOT_FOUND"
+VLAN_NOT_MAPPED = "VM_MIGRATE_VLAN_NOT_MAPPED"
+# The power state each migrate_type of migrate-vm-across-cluster moves ([assumed]: CloudTower's UI offers live
+# migration for a running VM and cold migration for a stopped one; cut-over starts live and ends with a short stop).
+ACROSS_CLUSTER_STATES = {"LIVE_MIGRATE": ("RUNNING",), "CUTOVER_MIGRATE": ("RUNNING",), "COLD_MIGRATE": ("STOPPED",)}
 
 
 def needs_stopped(vm, what):
@@ -41,7 +46,7 @@ class DeviceMutations:
             "update-vm-disk": self.update_disk, "eject-iso-from-vm-cd-rom": self.eject_isos,
             "add-vm-cd-rom": self.add_cd_roms, "remove-vm-cd-rom": self.remove_cd_roms,
             "add-vm-nic": self.add_nics, "update-vm-nic": self.update_nic, "remove-vm-nic": self.remove_nics,
-            "migrate-vm": self.migrate, "add-vm-to-folder": self.add_to_folder, "remove-vm-from-folder": self.remove_from_folder,
+            "migrate-vm": self.migrate, "migrate-vm-across-cluster": self.migrate_across_cluster, "add-vm-to-folder": self.add_to_folder, "remove-vm-from-folder": self.remove_from_folder,
         }
 
     @property
@@ -304,6 +309,55 @@ class DeviceMutations:
                                      vm.get("host"))
             self.store.update("vms", vm["id"], {"host": target}, when)
         return self._each_vm("migrate-vm", body, now, user_id, "Migrate VM %s", precheck, effect)
+
+    def migrate_across_cluster(self, body, now, user_id):
+        """The VM moves to data.cluster_id (onto data.host_id, else a host there), its NICs onto the VLANs
+        vm_config.network_mapping names by local_id, its volumes with it; it leaves its folder (folders are per cluster)
+        and ejects the ISOs of its CD-ROMs (images are per cluster). The VM keeps its id [assumed]. Keeping the source
+        (delete_src_vm: false, a copy across clusters) is not simulated and refused."""
+        data = body["data"]
+        config = data["vm_config"]
+        target = self.store.get("clusters", data["cluster_id"])
+        if target is None:
+            raise bad_request(CLUSTER_NOT_FOUND, "data.cluster_id %s is not a cluster" % data["cluster_id"])
+        if config.get("delete_src_vm") is False:
+            raise bad_request("SIMULATOR_UNSUPPORTED", "[simulator] vm_config.delete_src_vm: false (a copy across clusters) is not simulated")
+        vlans_by_local_id = {vlan["local_id"]: vlan for vlan in self.store.rows("vlans")}
+        mapping = {entry["src_vlan_local_id"]: entry["dest_vlan_local_id"] for entry in config["network_mapping"]}
+
+        def precheck(vm):
+            if vm["cluster"] == target["id"]:
+                raise bad_request("VM_ALREADY_IN_CLUSTER", "VM %s is already in cluster %s" % (vm["name"], target["name"]))
+            if vm["status"] not in ACROSS_CLUSTER_STATES[config["migrate_type"]]:
+                raise bad_request(NOT_RUNNING if config["migrate_type"] != "COLD_MIGRATE" else NOT_STOPPED,
+                                  "VM %s is %s: a %s needs it %s" % (vm["name"], vm["status"], config["migrate_type"],
+                                                                    " or ".join(ACROSS_CLUSTER_STATES[config["migrate_type"]])))
+            self.core._check_host(data.get("host_id"), target["id"], "data")
+            for nic in self._nics_of(vm):
+                source = self.store.get("vlans", nic.get("vlan")) or {}
+                dest = vlans_by_local_id.get(mapping.get(source.get("local_id")))
+                if dest is None or self.factory.cluster_of_vlan(dest) != target["id"]:
+                    raise bad_request(VLAN_NOT_MAPPED, "vm_config.network_mapping: VLAN %s of VM %s's NIC %s has no VLAN of cluster %s "
+                                                       "mapped to it" % (source.get("name"), vm["name"], nic.get("order"), target["name"]))
+
+        def effect(when, vm):
+            host_id = data.get("host_id") or next(h["id"] for h in self.store.children("hosts", "cluster", target["id"]))
+            previous_folder = vm.get("folder")
+            for nic in self._nics_of(vm):
+                source = self.store.get("vlans", nic.get("vlan")) or {}
+                self.store.update("vm_nics", nic["id"], {"vlan": vlans_by_local_id[mapping[source["local_id"]]]["id"]}, when)
+            for disk in self._disks_of(vm):
+                if disk["type"] == "CD_ROM" and disk.get("elf_image"):
+                    self.store.update("vm_disks", disk["id"], {"elf_image": None}, when)
+                if disk.get("vm_volume"):
+                    self.store.update("vm_volumes", disk["vm_volume"], {"cluster": target["id"]}, when)
+            changes = {"cluster": target["id"], "host": host_id, "folder": None}
+            if config.get("new_name"):
+                changes["name"] = config["new_name"]
+            self.store.update("vms", vm["id"], changes, when)
+            if previous_folder:
+                self.factory._count_folder_vms(when, previous_folder)
+        return self._each_vm("migrate-vm-across-cluster", body, now, user_id, "Migrate VM %s across clusters", precheck, effect)
 
     def add_to_folder(self, body, now, user_id):
         folder_id = body["data"]["folder_id"]

@@ -372,6 +372,28 @@ SHAPES = {
     "VmMigrateParamsData": """
         host_id           str                        required
     """,
+    # ----- 4.6: cross-cluster migration -----
+    "VmMigrateAcrossClusterParams": """
+        where             where:Vm                   required
+        data              obj:VmMigrateAcrossClusterParamsData  required
+    """,
+    "VmMigrateAcrossClusterParamsData": """
+        cluster_id        str                        required
+        host_id           str
+        vm_config         obj:MigrateVmConfig        required
+    """,
+    "MigrateVmConfig": """
+        migrate_type      enum:MigrateType           required
+        elf_storage_policy  enum:VmVolumeElfStoragePolicyType  required
+        network_mapping   arr:VlanMapping            required
+        delete_src_vm     bool
+        new_name          str
+        remove_unmovable_devices  bool
+    """,
+    "VlanMapping": """
+        src_vlan_local_id   str                      required
+        dest_vlan_local_id  str                      required
+    """,
     "VmAddFolderParams": """
         where             where:Vm                   required
         data              obj:VmAddFolderParamsData  required
@@ -539,6 +561,7 @@ BODIES = {
     "update-vm-nic": "obj:VmUpdateNicParams",
     "remove-vm-nic": "obj:VmRemoveNicParams",
     "migrate-vm": "obj:VmMigrateParams",
+    "migrate-vm-across-cluster": "obj:VmMigrateAcrossClusterParams",
     "add-vm-to-folder": "obj:VmAddFolderParams",
     "remove-vm-from-folder": "obj:VmOperateParams",
     "clone-vm-template-from-vm": "arr:VmTemplateCreationParams",

@@ -19,7 +19,7 @@ MUTATING_ENDPOINTS = (
     # Devices, placement and folder of an existing VM (expand-vm-disk and eject-iso-from-vm-cd-rom from 1.10;
     # add-vm-disk above).
     "expand-vm-disk", "remove-vm-disk", "update-vm-disk", "eject-iso-from-vm-cd-rom", "add-vm-cd-rom",
-    "remove-vm-cd-rom", "add-vm-nic", "update-vm-nic", "remove-vm-nic", "migrate-vm", "add-vm-to-folder",
+    "remove-vm-cd-rom", "add-vm-nic", "update-vm-nic", "remove-vm-nic", "migrate-vm", "migrate-vm-across-cluster", "add-vm-to-folder",
     "remove-vm-from-folder",
     # VM templates.
     "clone-vm-template-from-vm", "convert-vm-template-from-vm", "delete-vm-template", "create-vm-from-template",

@@ -124,6 +124,40 @@ def test_migrate_a_running_vm_and_move_it_to_a_folder(api):
     assert api.vm("web-01")["folder"] is None
 
 
+def _vlan(api, cluster, name):
+    return next(v for v in api.call("get-vlans", {"where": {"name": name}}) if cluster in v["vds"]["name"])
+
+
+def test_migrate_across_clusters_moves_the_vm_its_nics_and_volumes_on_4_6(api):
+    api.reset(api_version="4.6.0")
+    vm = api.vm("web-02")
+    cluster_b = api.call("get-clusters", {"where": {"name": "cluster-b"}})[0]
+    host = api.call("get-hosts", {"where": {"name": "node-b2"}})[0]
+    mapping = [{"src_vlan_local_id": _vlan(api, "cluster-a", "vm-network")["local_id"],
+                "dest_vlan_local_id": _vlan(api, "cluster-b", "prod-vlan-100")["local_id"]}]
+    config = {"migrate_type": "LIVE_MIGRATE", "elf_storage_policy": "REPLICA_2_THIN_PROVISION", "network_mapping": mapping,
+              "delete_src_vm": True}
+    body = {"where": {"id": vm["id"]}, "data": {"cluster_id": cluster_b["id"], "host_id": host["id"], "vm_config": config}}
+    _refused(api, "migrate-vm-across-cluster", dict(body, data=dict(body["data"], vm_config=dict(config, migrate_type="COLD_MIGRATE"))),
+             "VM_NOT_STOPPED")
+    _refused(api, "migrate-vm-across-cluster", dict(body, data=dict(body["data"], vm_config=dict(config, network_mapping=[]))),
+             "VM_MIGRATE_VLAN_NOT_MAPPED")
+    wrong_host = api.call("get-hosts", {"where": {"name": "node-a1"}})[0]
+    _refused(api, "migrate-vm-across-cluster", dict(body, data=dict(body["data"], host_id=wrong_host["id"])), "HOST_NOT_FOUND")
+    api.run("migrate-vm-across-cluster", body)
+    moved = api.vm("web-02")
+    assert moved["cluster"]["id"] == cluster_b["id"] and moved["host"]["id"] == host["id"] and moved["status"] == "RUNNING"
+    assert [n["vlan"]["name"] for n in _nics(api, moved)] == ["prod-vlan-100"]
+    assert all(_volume(api, d)["cluster"]["id"] == cluster_b["id"] for d in _disks(api, moved, "DISK"))
+    api.settle()
+    _refused(api, "migrate-vm-across-cluster", body, "VM_ALREADY_IN_CLUSTER")
+
+
+def test_migrate_across_clusters_is_not_served_before_4_6(api):
+    api.reset(api_version="1.10.0")
+    assert api.post("migrate-vm-across-cluster", {"where": {"id": api.vm("web-02")["id"]}, "data": {}}).status_code == 404
+
+
 def test_a_busy_vm_refuses_a_device_change_on_4_6(api):
     vm = api.vm("web-01")
     api.call("update-vm-basic-info", {"where": {"id": vm["id"]}, "data": {"description": "busy"}})
