@@ -29,11 +29,11 @@ def label(record):
 
 def find_in_other_clusters(client, params, cluster):
     """The one live VM the task names (by id, or by name) outside cluster; None when there is none."""
-    outside = {"cluster": {"id_not": cluster["id"]}}
+    outside = {"cluster": {"id_not": cluster["id"]}, "in_recycle_bin": False}
     if params.get("id"):
         found = vms.find(client, where_and(outside, {"id": params["id"]}))
         return found[0] if found else None
-    found = vms.find(client, where_and(outside, {"name": params["name"], "in_recycle_bin": False}))
+    found = vms.find(client, where_and(outside, {"name": params["name"]}))
     if len(found) > 1:
         raise AmbiguousNameError("name", params["name"], "VM", found)
     return found[0] if found else None

@@ -79,3 +79,14 @@ def test_without_the_option_a_vm_elsewhere_is_another_vm_and_ambiguous_names_are
     assert suspended.result["failed"] and suspended.sent == [] and "SUSPENDED" in suspended.result["msg"]
     no_cluster = run_module(vm_module, simulator, capsys, name="web-02", migrate_across_clusters=True)
     assert no_cluster.result["failed"] and no_cluster.requested == [] and no_cluster.result["error"]["option"] == "migrate_across_clusters"
+
+
+def test_a_vm_given_by_id_moves_and_is_found_by_name_in_its_new_cluster(simulator, capsys):
+    simulator.reset(state="demo", api_version="4.6.0", task_seconds=0.05)
+    vm_id = vms_named(simulator, "web-02")[0]["id"]
+    moved = run_module(vm_module, simulator, capsys, id=vm_id, cluster="cluster-b", migrate_across_clusters=True,
+                       nics=[{"vlan": "prod-vlan-100"}])
+    assert moved.sent == ["migrate-vm-across-cluster"] and moved.result["vm"]["cluster"]["name"] == "cluster-b", moved.result
+    again = run_module(vm_module, simulator, capsys, id=vm_id, cluster="cluster-b", migrate_across_clusters=True,
+                       nics=[{"vlan": "prod-vlan-100"}])
+    assert not again.result["changed"] and again.sent == []
