@@ -46,7 +46,8 @@ class DeviceMutations:
             "update-vm-disk": self.update_disk, "eject-iso-from-vm-cd-rom": self.eject_isos,
             "add-vm-cd-rom": self.add_cd_roms, "remove-vm-cd-rom": self.remove_cd_roms,
             "add-vm-nic": self.add_nics, "update-vm-nic": self.update_nic, "remove-vm-nic": self.remove_nics,
-            "migrate-vm": self.migrate, "migrate-vm-across-cluster": self.migrate_across_cluster, "add-vm-to-folder": self.add_to_folder, "remove-vm-from-folder": self.remove_from_folder,
+            "migrate-vm": self.migrate, "migrate-vm-across-cluster": self.migrate_across_cluster,
+            "add-vm-to-folder": self.add_to_folder, "remove-vm-from-folder": self.remove_from_folder,
         }
 
     @property
@@ -328,10 +329,10 @@ class DeviceMutations:
         def precheck(vm):
             if vm["cluster"] == target["id"]:
                 raise bad_request("VM_ALREADY_IN_CLUSTER", "VM %s is already in cluster %s" % (vm["name"], target["name"]))
-            if vm["status"] not in ACROSS_CLUSTER_STATES[config["migrate_type"]]:
-                raise bad_request(NOT_RUNNING if config["migrate_type"] != "COLD_MIGRATE" else NOT_STOPPED,
-                                  "VM %s is %s: a %s needs it %s" % (vm["name"], vm["status"], config["migrate_type"],
-                                                                    " or ".join(ACROSS_CLUSTER_STATES[config["migrate_type"]])))
+            allowed = ACROSS_CLUSTER_STATES[config["migrate_type"]]
+            if vm["status"] not in allowed:
+                code = NOT_RUNNING if config["migrate_type"] != "COLD_MIGRATE" else NOT_STOPPED
+                raise bad_request(code, "VM %s is %s: a %s needs it %s" % (vm["name"], vm["status"], config["migrate_type"], " or ".join(allowed)))
             self.core._check_host(data.get("host_id"), target["id"], "data")
             for nic in self._nics_of(vm):
                 source = self.store.get("vlans", nic.get("vlan")) or {}

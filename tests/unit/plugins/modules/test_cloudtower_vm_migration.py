@@ -14,6 +14,13 @@ from ansible_collections.smartx.cloudtower.tests.unit.simulator_harness import r
 MOVE = dict(name="web-02", cluster="cluster-b", migrate_across_clusters=True, nics=[{"vlan": "prod-vlan-100"}])
 
 
+def move(**changes):
+    """MOVE with some options changed (None leaves an option out)."""
+    task = dict(MOVE)
+    task.update(changes)
+    return {key: value for key, value in task.items() if value is not None}
+
+
 def vms_named(sim, name):
     return [vm for vm in sim.state("vms")["vms"] if vm["name"] == name]
 
@@ -44,7 +51,7 @@ def test_a_running_vm_moves_live_and_the_rest_of_the_task_applies_in_its_new_clu
 
 def test_a_stopped_vm_moves_cold_onto_the_host_given(simulator, capsys):
     simulator.reset(state="demo", api_version="4.6.0", task_seconds=0.05)
-    moved = run_module(vm_module, simulator, capsys, **dict(MOVE, name="db-02", host="node-b2", nics=[{"vlan": "prod-vlan-200"}]))
+    moved = run_module(vm_module, simulator, capsys, **move(name="db-02", host="node-b2", nics=[{"vlan": "prod-vlan-200"}]))
     assert moved.sent == ["migrate-vm-across-cluster"], moved.result
     body = sent_body(simulator)
     assert body["data"]["vm_config"]["migrate_type"] == "COLD_MIGRATE" and body["data"]["host_id"] == moved.result["vm"]["host"]["id"]
@@ -53,10 +60,10 @@ def test_a_stopped_vm_moves_cold_onto_the_host_given(simulator, capsys):
 
 def test_a_nic_without_a_vlan_in_the_new_cluster_is_refused_before_any_request(simulator, capsys):
     simulator.reset(state="demo", api_version="4.6.0", task_seconds=0.05)
-    refused = run_module(vm_module, simulator, capsys, **dict(MOVE, nics=None))
+    refused = run_module(vm_module, simulator, capsys, **move(nics=None))
     assert refused.result["failed"] and refused.sent == []
     assert refused.result["error"]["option"] == "cluster" and "vm-network" in refused.result["msg"]
-    unknown = run_module(vm_module, simulator, capsys, **dict(MOVE, nics=[{"vlan": "no-such-vlan"}]))
+    unknown = run_module(vm_module, simulator, capsys, **move(nics=[{"vlan": "no-such-vlan"}]))
     assert unknown.result["failed"] and unknown.sent == [] and unknown.result["error"]["option"] == "nics[0].vlan"
 
 
@@ -73,9 +80,9 @@ def test_without_the_option_a_vm_elsewhere_is_another_vm_and_ambiguous_names_are
     simulator.reset(state="demo", api_version="4.6.0", task_seconds=0.05)
     plain = run_module(vm_module, simulator, capsys, check_mode=True, name="web-02", cluster="cluster-b", vcpu=1, memory="1GiB")
     assert [a["operation"] for a in plain.result["actions"]] == ["create-vm"]
-    ambiguous = run_module(vm_module, simulator, capsys, **dict(MOVE, name="web-dup"))
+    ambiguous = run_module(vm_module, simulator, capsys, **move(name="web-dup"))
     assert ambiguous.result["failed"] and ambiguous.sent == [] and len(ambiguous.result["error"]["candidates"]) == 2
-    suspended = run_module(vm_module, simulator, capsys, **dict(MOVE, name="app-02", cluster="cluster-a", nics=[{"vlan": "vm-network"}]))
+    suspended = run_module(vm_module, simulator, capsys, **move(name="app-02", cluster="cluster-a", nics=[{"vlan": "vm-network"}]))
     assert suspended.result["failed"] and suspended.sent == [] and "SUSPENDED" in suspended.result["msg"]
     no_cluster = run_module(vm_module, simulator, capsys, name="web-02", migrate_across_clusters=True)
     assert no_cluster.result["failed"] and no_cluster.requested == [] and no_cluster.result["error"]["option"] == "migrate_across_clusters"
