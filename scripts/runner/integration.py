@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 
-from . import ansible_test, processes, tree
+from . import ansible_test, processes, tree, venvs
 from .simulator import Simulator
 
 HEARTBEAT = 30.0
@@ -285,6 +285,7 @@ class IntegrationRun:
     def run(self):
         """Run every shard to its end; return True when all passed."""
         ansible_test.prepare(self.venv.python)
+        venvs.install_code_cache(self.venv)
         self._prepare_shards()
         self.started = time.time()
         try:

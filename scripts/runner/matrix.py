@@ -21,6 +21,10 @@ SMOKE_TARGETS = ("cloudtower_vm", "cloudtower_vm_snapshot", "role_vm_backup", "i
 
 # Releases a plain `scripts/test.sh` checks besides the newest (the rest run with `scripts/test.sh matrix`).
 EVERY_RUN = (OLDEST,)
+# What a plain `scripts/test.sh` runs on them: the runtime checks. Sanity on the oldest release (about 250 of the
+# run's CPU-seconds: its own pylint, pep8 and validate-modules) runs with `scripts/test.sh matrix` or `core-2.16`.
+STEPS = ("sanity", "units", "smoke")
+EVERY_RUN_STEPS = ("units", "smoke")
 
 
 def pythons_for(core):

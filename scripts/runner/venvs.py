@@ -138,3 +138,49 @@ def ensure(name, interpreter, requirements, root, say=None):
             stream.write(time.strftime("%Y-%m-%dT%H:%M:%SZ\n", time.gmtime()))
     _prune(base, path)
     return Venv(path, interpreter.version)
+
+
+CODE_CACHE_MODULE = "_ct_ansiballz_code_cache"
+
+
+def install_code_cache(venv):
+    """Put (or, with CT_ANSIBALLZ_CODE_CACHE=0, take out) the AnsiballZ compiled-code cache in ``venv``.
+
+    Installed on every run rather than when the venv is built, so the hook in the venv is always this tree's.
+    """
+    purelib = _purelib(venv.python)
+    module = os.path.join(purelib, CODE_CACHE_MODULE + ".py")
+    pth = os.path.join(purelib, CODE_CACHE_MODULE + ".pth")
+    if os.environ.get("CT_ANSIBALLZ_CODE_CACHE", "1") == "0":
+        for path in (pth, module):
+            if os.path.exists(path):
+                os.remove(path)
+        return False
+    source = os.path.join(os.path.dirname(os.path.abspath(__file__)), "ansiballz_code_cache.py")
+    _replace_if_changed(source, module)
+    _write_if_changed(pth, "import {0}; {0}.install()\n".format(CODE_CACHE_MODULE))
+    return True
+
+
+def _purelib(python):
+    return subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+
+
+def _replace_if_changed(source, target):
+    with open(source, encoding="utf-8") as stream:
+        _write_if_changed(target, stream.read())
+
+
+def _write_if_changed(path, text):
+    """Write through a temporary name: a concurrent run's interpreters never import half a file."""
+    try:
+        with open(path, encoding="utf-8") as stream:
+            if stream.read() == text:
+                return
+    except OSError:
+        pass
+    temp = "%s.%d.tmp" % (path, os.getpid())
+    with open(temp, "w", encoding="utf-8") as stream:
+        stream.write(text)
+    os.replace(temp, path)
