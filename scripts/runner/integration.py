@@ -19,36 +19,37 @@ HEARTBEAT = 30.0
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 STARTED = re.compile(r"^Running (\S+) integration test (?:role|script)", re.M)
 DEFAULT_WEIGHT = 30
-# What each target costs, in CPU seconds as the integration stage prints them (2026-12-05, 2 cores), except
+# What each target costs, in CPU seconds as the integration stage prints them (2026-12-05, 2 cores, with the
+# AnsiballZ code cache), except
 # fault_matrix, whose waits (slow replies, locks, paused tasks) keep its shard busy well beyond its CPU. They only
 # steer the balance: a stale table makes shards uneven, never wrong.
 WEIGHTS = {
     "fault_matrix": 300,
-    "role_vm_backup": 127,
-    "cloudtower_vm": 119,
-    "concurrency": 101,
-    "cloudtower_vm_snapshot": 99,
-    "cloudtower_vm_api_1_8": 68,
-    "role_vm_restore": 62,
-    "bad_input": 61,
-    "role_vm_backup_repository": 60,
-    "check_mode_audit": 57,
-    "role_snapshot_retention": 48,
-    "cloudtower_vm_info": 40,
-    "secrets_scan": 28,
+    "role_vm_backup": 118,
+    "cloudtower_vm": 112,
+    "concurrency": 75,
+    "cloudtower_vm_snapshot": 86,
+    "cloudtower_vm_api_1_8": 56,
+    "role_vm_restore": 52,
+    "bad_input": 75,
+    "role_vm_backup_repository": 53,
+    "check_mode_audit": 66,
+    "role_snapshot_retention": 44,
+    "cloudtower_vm_info": 26,
+    "secrets_scan": 27,
     "role_vm_restore_repository": 28,
-    "inventory_cloudtower": 21,
-    "awx_runner": 15,
-    "cloudtower_vm_snapshot_info": 14,
-    "cloudtower_task_info": 13,
+    "inventory_cloudtower": 20,
+    "awx_runner": 17,
+    "cloudtower_vm_snapshot_info": 10,
+    "cloudtower_task_info": 10,
     "cloudtower_lun_snapshot_info": 13,
-    "cloudtower_backup_manifest": 12,
-    "role_report": 11,
-    "tls": 11,
+    "cloudtower_backup_manifest": 11,
+    "role_report": 9,
+    "tls": 10,
     "cloudtower_auth": 7,
-    "cloudtower_vm_template": 9,
-    "cloudtower_vm_devices": 8,
-    "cloudtower_placement_info": 5,
+    "cloudtower_vm_template": 7,
+    "cloudtower_vm_devices": 10,
+    "cloudtower_placement_info": 4,
     "cloudtower_vm_migration": 8,
 }
 
