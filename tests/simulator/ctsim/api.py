@@ -16,6 +16,7 @@ CONTENT_LANGUAGES = ("en-US", "zh-CN")
 # Operations that appeared after 1.8; elsewhere they answer like any unknown path (404).
 ENDPOINT_VERSIONS = {
     "export-vm-volume": ">=4.6", "export-vm": ">=4.6", "import-vm-volume": ">=4.6", "upload-elf-file": ">=4.6",
+    "rebuild-vm-volume": ">=4.6",
     "get-export-file-download-links": ">=4.6", "expand-vm-disk": ">=1.10", "eject-iso-from-vm-cd-rom": ">=1.10",
     "migrate-vm-across-cluster": ">=4.6",
 }

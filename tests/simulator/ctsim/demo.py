@@ -58,7 +58,7 @@ class DemoBuilder:
     def __init__(self, store, username, version):
         self.store = store
         self.version = version
-        self.factory = EntityFactory(store)
+        self.factory = EntityFactory(store, version)
         self.factory.demo_content = True
         self.username = username
         self.clock = BASE_TIME

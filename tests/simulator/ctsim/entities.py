@@ -5,6 +5,7 @@ configuration and, for every data disk, names an iSCSI LUN snapshot (`snapshot_l
 snapshot's NAME, while the LUN snapshot's own `local_id` is a separate UUID, as on real clusters).
 """
 
+from .schema import RESOURCES
 from .store import iso_timestamp
 
 GIB = 1024 ** 3
@@ -40,9 +41,11 @@ def device_name(bus, position):
 class EntityFactory:
     """Creates and removes entities in a store, keeping every relation consistent."""
 
-    def __init__(self, store):
+    def __init__(self, store, version=None):
         self.store = store
         self.ids = store.ids
+        # 4.6 lists a VM volume snapshot for every disk of a VM snapshot (get-vm-volume-snapshots); older versions do not.
+        self.volume_snapshots = version is not None and RESOURCES["VmVolumeSnapshot"].exists_in(version)
         # The demo builder turns this on: its volumes get recognisable content (see volumes_data.pattern_blocks).
         self.demo_content = False
 
@@ -213,6 +216,9 @@ class EntityFactory:
         for lun_snapshot in list(self.store.rows("iscsi_lun_snapshots")):
             if lun_snapshot.get("iscsi_lun") == lun_id:
                 self.store.update("iscsi_lun_snapshots", lun_snapshot["id"], {"iscsi_lun": None}, now)
+        for volume_snapshot in list(self.store.rows("vm_volume_snapshots")):
+            if volume_snapshot.get("vm_volume") == volume["id"]:
+                self.store.update("vm_volume_snapshots", volume_snapshot["id"], {"vm_volume": None}, now)
         self.store.data.discard("iscsi_luns", self.store.delete("iscsi_luns", lun_id))
         self.store.delete("vm_volumes", volume["id"])
 
@@ -390,10 +396,32 @@ class EntityFactory:
                 self.store.data.copy_content("iscsi_luns", lun, "iscsi_lun_snapshots", lun_snapshot)
             self.store.insert("iscsi_lun_snapshots", lun_snapshot, now)
             snapshot["_lun_snapshots"].append(lun_snapshot["id"])
+            if self.volume_snapshots and volume:
+                self.volume_snapshot(now, snapshot, frozen, volume, lun_snapshot)
             if lun:
                 self.store.update("iscsi_luns", lun["id"], {"snapshot_num": lun["snapshot_num"] + 1}, now)
 
+    def volume_snapshot(self, now, snapshot, frozen, volume, lun_snapshot):
+        """The VM volume snapshot of one disk of a VM snapshot: its bytes are those of the disk's LUN snapshot.
+
+        [assumed] It is named like the LUN snapshot (the frozen disk's snapshot_local_id), the frozen disk's
+        vm_volume_snapshot_uuid is its local_id and its zbs_snapshot_uuid the LUN snapshot's local_id (the ZBS
+        snapshot); its type is KVM_VOLUME_ISCSI_SNAPSHOT, as the volumes are KVM_VOLUME_ISCSI.
+        """
+        row = {
+            "id": self.ids.cuid(now), "local_id": self.ids.uuid(), "name": frozen["snapshot_local_id"], "description": "",
+            "cluster": snapshot["cluster"], "createAt": iso_timestamp(now), "elf_storage_policy": volume["elf_storage_policy"],
+            "entityAsyncStatus": None, "local_created_at": iso_timestamp(now), "shared_size": 0.0, "size": float(volume["size"]),
+            "type": "KVM_VOLUME_ISCSI_SNAPSHOT", "unique_size": 0.0, "vm_volume": volume["id"], "volume_sharing": volume["sharing"],
+            "volume_size": float(volume["size"]), "zbs_snapshot_uuid": lun_snapshot["local_id"], "_lun_snapshot": lun_snapshot["id"],
+        }
+        self.store.insert("vm_volume_snapshots", row, now)
+        frozen["vm_volume_snapshot_uuid"] = row["local_id"]
+        snapshot.setdefault("_volume_snapshots", []).append(row["id"])
+
     def destroy_snapshot(self, snapshot):
+        for volume_snapshot_id in snapshot.get("_volume_snapshots", ()):
+            self.store.delete("vm_volume_snapshots", volume_snapshot_id)
         for lun_snapshot_id in snapshot.get("_lun_snapshots", ()):
             lun_snapshot = self.store.delete("iscsi_lun_snapshots", lun_snapshot_id)
             self.store.data.discard("iscsi_lun_snapshots", lun_snapshot)

@@ -276,6 +276,11 @@ SHAPES = {
         storage_policy    enum:VmVolumeElfStoragePolicyType  required
         upload_task_id    str                        required
     """,
+    "VmVolumeRebuildParams": """
+        name              str                        required
+        description       str                        required
+        volume_snapshot_id str                       required
+    """,
     "GetExportFileDownloadLinksParams": """
         where             obj:VmExportFileWhereUniqueInput  required
     """,
@@ -548,6 +553,7 @@ BODIES = {
     "export-vm-volume": "obj:VmVolumeExportParams",
     "export-vm": "obj:VmExportParams",
     "import-vm-volume": "arr:ImportVmVolumeParams",
+    "rebuild-vm-volume": "arr:VmVolumeRebuildParams",
     "add-vm-disk": "obj:VmAddDiskParams",
     "get-export-file-download-links": "obj:GetExportFileDownloadLinksParams",
     "upload-elf-file": "obj:UploadElfFileParams",

@@ -92,6 +92,7 @@ ENUMS = {
     "UploadTaskStatus": "FAILED INITIALIZING PAUSED SUCCESSED UPLOADING",
     "VmExportFileType": "OVF QCOW2 RAW VMDK",
     "VmVolumeExportFileType": "QCOW2 RAW",
+    "VmVolumeSnapshotType": "KVM_VOLUME_ISCSI_SNAPSHOT KVM_VOLUME_SNAPSHOT",
 }
 
 # Relation stubs: which keys a related object is reduced to. Targets not listed are {id, name}.
@@ -758,6 +759,30 @@ RESOURCES_TEXT["VmExportFile"] = ("vm_export_files", """
     type                                 enum:VmExportFileType
     vm                                   one:Vm?
     vm_volume                            one:VmVolume?
+""", ">=4.6")
+
+# A VM volume's snapshot (4.6): every DISK of a VM snapshot has one (its frozen disk's vm_volume_snapshot_uuid is
+# this local_id [assumed]), holding the same bytes as the disk's iSCSI LUN snapshot; rebuild-vm-volume makes a new
+# volume of it.
+RESOURCES_TEXT["VmVolumeSnapshot"] = ("vm_volume_snapshots", """
+    cluster                              one:Cluster
+    createAt                             dt?
+    description                          str
+    elf_storage_policy                   enum:VmVolumeElfStoragePolicyType
+    entityAsyncStatus                    enum:EntityAsyncStatus?
+    id                                   str
+    labels                               many:Label?
+    local_created_at                     dt
+    local_id                             str
+    name                                 str
+    shared_size                          float?
+    size                                 float?
+    type                                 enum:VmVolumeSnapshotType
+    unique_size                          float?
+    vm_volume                            one:VmVolume?
+    volume_sharing                       bool?
+    volume_size                          float?
+    zbs_snapshot_uuid                    str?
 """, ">=4.6")
 
 RESOURCES_TEXT["Task"] = ("tasks", """

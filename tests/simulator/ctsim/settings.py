@@ -13,7 +13,7 @@ MUTATING_ENDPOINTS = (
     "create-iscsi-target", "update-iscsi-target", "delete-iscsi-target", "create-iscsi-lun", "delete-iscsi-lun",
     "clone-iscsi-lun-from-snapshot", "create-vm-volume", "delete-vm-volume",
     # ... and the 4.6 data path: export files, uploads, imports.
-    "export-vm-volume", "export-vm", "upload-elf-file", "import-vm-volume",
+    "export-vm-volume", "export-vm", "upload-elf-file", "import-vm-volume", "rebuild-vm-volume",
     # Mounting a volume on an existing VM (a restore of one disk).
     "add-vm-disk",
     # Devices, placement and folder of an existing VM (expand-vm-disk and eject-iso-from-vm-cd-rom from 1.10;

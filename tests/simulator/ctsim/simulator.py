@@ -38,7 +38,7 @@ class SimState:
         self.settings = settings
         self.store = Store(seed)
         self.store.data = volume_data
-        self.factory = EntityFactory(self.store)
+        self.factory = EntityFactory(self.store, version)
         builder = DemoBuilder(self.store, username, version)
         builder.build(state_name, vms)
         self.users = builder.users

@@ -13,6 +13,7 @@ from .tasks import TaskFailure, TaskPlan
 TARGET_NOT_FOUND = "ISCSI_TARGET_NOT_FOUND"
 LUN_SNAPSHOT_NOT_FOUND = "ISCSI_LUN_SNAPSHOT_NOT_FOUND"
 LUN_NOT_FOUND = "ISCSI_LUN_NOT_FOUND"
+VOLUME_SNAPSHOT_NOT_FOUND = "VM_VOLUME_SNAPSHOT_NOT_FOUND"
 
 
 class StorageMutations:
@@ -25,6 +26,7 @@ class StorageMutations:
             "delete-iscsi-target": self.delete_targets, "create-iscsi-lun": self.create_luns,
             "delete-iscsi-lun": self.delete_luns, "clone-iscsi-lun-from-snapshot": self.clone_luns,
             "create-vm-volume": self.create_volumes, "delete-vm-volume": self.delete_volumes,
+            "rebuild-vm-volume": self.rebuild_volumes,
         }
 
     @property
@@ -246,6 +248,28 @@ class StorageMutations:
         plan = self._plan(endpoint, description, "VmVolume", volume, "vm_volumes", finish, "CREATING", volume["cluster"])
         plan.on_failure = roll_back
         return self.core._answer(self.core.state.engine.submit(plan, now, user_id), "VmVolume", volume)
+
+    def rebuild_volumes(self, body, now, user_id):
+        """rebuild-vm-volume (4.6): a new volume holding a VM volume snapshot's bytes, in the snapshot's cluster."""
+        answers = []
+        for position, params in enumerate(body):
+            snapshot = self.store.get("vm_volume_snapshots", params["volume_snapshot_id"])
+            if snapshot is None:
+                raise bad_request(VOLUME_SNAPSHOT_NOT_FOUND, "body[%d].volume_snapshot_id %s does not exist" % (position, params["volume_snapshot_id"]))
+            volume = self.new_volume(now, snapshot["cluster"], params["name"], int(snapshot["volume_size"]), snapshot["elf_storage_policy"])
+            self.store.update("vm_volumes", volume["id"], {"description": params["description"]}, now)
+            answers.append(self._volume_creation("rebuild-vm-volume", "Rebuild VM volume %s from snapshot %s" % (
+                params["name"], snapshot["name"]), volume, self._snapshot_filler(snapshot["id"]), user_id, now))
+        return answers
+
+    def _snapshot_filler(self, volume_snapshot_id):
+        def fill(_when, volume):
+            snapshot = self.store.get("vm_volume_snapshots", volume_snapshot_id)
+            source = self.store.get("iscsi_lun_snapshots", (snapshot or {}).get("_lun_snapshot"))
+            if source is None:
+                raise TaskFailure(VOLUME_SNAPSHOT_NOT_FOUND, "The VM volume snapshot no longer exists")
+            self.store.data.copy_content("iscsi_lun_snapshots", source, "iscsi_luns", self.store.get("iscsi_luns", volume["lun"]))
+        return fill
 
     def delete_volumes(self, body, now, user_id):
         volumes = self.core._select("VmVolume", body["where"])

@@ -207,3 +207,45 @@ def test_export_and_import_tasks_fail_on_request(api):
                                                    "upload_task_id": upload["id"]}])
     assert (tasks[0]["status"], tasks[0]["error_code"]) == ("FAILED", "ZBS_IO_ERROR")
     assert api.call("get-vm-volumes", {"where": {"id": answers[0]["data"]["id"]}}) == []
+
+
+def test_a_vm_snapshot_disk_rebuilds_into_a_volume_holding_the_snapshot_bytes(api):
+    """4.6: every DISK of a VM snapshot has a VM volume snapshot (named by the frozen disk's vm_volume_snapshot_uuid);
+    rebuild-vm-volume makes a volume of it whose bytes are the disk's at snapshot time, not the live ones."""
+    volume = volume_of(api, "db-01", 0)
+    api.admin("POST", "volumes/%s/write" % volume["id"], {"offset": 2 * 1024 * 1024, "pattern": "before", "length": 70000})
+    at_snapshot = digest(api, volume["id"])
+    vm = api.vm("db-01")
+    _answers, tasks = api.run("create-vm-snapshot", {"data": [{"vm_id": vm["id"], "name": "vs-1"}]})
+    assert tasks[0]["status"] == "SUCCESSED", tasks[0]
+    api.admin("POST", "volumes/%s/write" % volume["id"], {"offset": 2 * 1024 * 1024, "pattern": "after", "length": 70000})
+    snapshot = api.call("get-vm-snapshots", {"where": {"name": "vs-1"}})[0]
+    frozen = [disk for disk in snapshot["vm_disks"] if disk["type"] == "DISK" and disk["vm_volume_local_id"] == volume["local_id"]][0]
+    found = api.call("get-vm-volume-snapshots", {"where": {"local_id": frozen["vm_volume_snapshot_uuid"]}})
+    assert len(found) == 1 and found[0]["vm_volume"]["id"] == volume["id"] and found[0]["name"] == frozen["snapshot_local_id"]
+    lun_snapshot = api.call("get-iscsi-lun-snapshots", {"where": {"name": frozen["snapshot_local_id"]}})[0]
+    assert found[0]["zbs_snapshot_uuid"] == lun_snapshot["local_id"]
+    every_disk = api.call("get-vm-volume-snapshots", {"where": {"local_id_in": [d["vm_volume_snapshot_uuid"] for d in snapshot["vm_disks"]
+                                                                                  if d["type"] == "DISK"]}})
+    assert len(every_disk) == sum(d["type"] == "DISK" for d in snapshot["vm_disks"])
+
+    answers, tasks = api.run("rebuild-vm-volume", [{"name": "rebuilt-1", "description": "test", "volume_snapshot_id": found[0]["id"]}])
+    assert tasks[0]["status"] == "SUCCESSED", tasks[0]
+    rebuilt = api.call("get-vm-volumes", {"where": {"id": answers[0]["data"]["id"]}})[0]
+    assert (rebuilt["name"], rebuilt["size"], rebuilt["description"]) == ("rebuilt-1", volume["size"], "test")
+    assert digest(api, rebuilt["id"]) == at_snapshot != digest(api, volume["id"])
+
+    api.settle(0.2)
+    _answers, tasks = api.run("delete-vm-volume", {"where": {"id": rebuilt["id"]}})
+    assert tasks[0]["status"] == "SUCCESSED" and not api.call("get-vm-volumes", {"where": {"id": rebuilt["id"]}})
+    api.settle(0.2)
+    _answers, tasks = api.run("delete-vm-snapshot", {"where": {"id": snapshot["id"]}})
+    assert tasks[0]["status"] == "SUCCESSED" and not api.call("get-vm-volume-snapshots", {"where": {"id": found[0]["id"]}})
+    missing = api.post("rebuild-vm-volume", [{"name": "r2", "description": "", "volume_snapshot_id": found[0]["id"]}])
+    assert missing.status_code == 400 and "VM_VOLUME_SNAPSHOT_NOT_FOUND" in missing.text
+
+
+def test_volume_snapshots_and_rebuild_are_4_6_only(api):
+    api.reset(state="demo", api_version="1.10.0", task_seconds=0.05, seed=7)
+    assert api.post("get-vm-volume-snapshots", {}).status_code == 404
+    assert api.post("rebuild-vm-volume", [{"name": "r", "description": "", "volume_snapshot_id": "x"}]).status_code == 404
