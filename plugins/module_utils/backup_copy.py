@@ -12,13 +12,16 @@ fails is reported with the disk, the step and the API request id; the other VMs 
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from ansible_collections.smartx.cloudtower.plugins.module_utils import volume_export
 from ansible_collections.smartx.cloudtower.plugins.module_utils.api import iscsi
+from ansible_collections.smartx.cloudtower.plugins.module_utils.downloads import DownloadError
 from ansible_collections.smartx.cloudtower.plugins.module_utils.copy_progress import ProgressBoard
 from ansible_collections.smartx.cloudtower.plugins.module_utils.errors import CloudTowerError
 from ansible_collections.smartx.cloudtower.plugins.module_utils.manifest import utc_timestamp
@@ -33,8 +36,10 @@ class CopySettings:
     """What the module was asked to do, checked before any request."""
 
     def __init__(self, repository, incremental=True, full_every=0, parallel_disks=2, iscsi_portal=None,
-                 host_label=None, dir_mode=repo.DIR_MODE, file_mode=repo.FILE_MODE, chap=None):
+                 host_label=None, dir_mode=repo.DIR_MODE, file_mode=repo.FILE_MODE, chap=None, transport="iscsi"):
         self.repository = repository
+        # iscsi or export: how the disks leave the cluster (the module resolves auto by CloudTower's version).
+        self.transport = transport
         self.incremental = incremental
         self.full_every = full_every
         self.parallel_disks = parallel_disks
@@ -126,7 +131,13 @@ class Copier:
     def __init__(self, client, waiter, runner, settings, clock=time.monotonic, registry=None, progress=None):
         self.client = SerialClient(client)
         # A waiter of its own over the serial client: polls are requests like any other, sleeps hold no lock.
-        self.api = iscsi.IscsiApi(self.client, TaskWaiter(self.client, waiter.timeout))
+        serial_waiter = TaskWaiter(self.client, waiter.timeout)
+        self.api = iscsi.IscsiApi(self.client, serial_waiter)
+        self.exporter = volume_export.VolumeExporter(self.client, serial_waiter)
+        # Downloads of export links share the module's HTTP session (its TLS settings); requests are thread-safe enough
+        # for concurrent GETs on one session.
+        self.session = getattr(client, "session", None)
+        self.volume_snapshots = {}
         self.runner = runner
         self.settings = settings
         self.clock = clock
@@ -157,6 +168,10 @@ class Copier:
         """This host's target on the cluster, and the portal address: once per cluster, before any clone."""
         if cluster_id in self.targets:
             return self.targets[cluster_id]
+        if self.settings.transport == "export":
+            self.remove_leftover_volumes(cluster_id)
+            self.targets[cluster_id] = {"cluster_id": cluster_id}
+            return self.targets[cluster_id]
         portal = self.settings.iscsi_portal or self.api_step(self.api.cluster_iscsi_vip, cluster_id)
         if not portal:
             raise transports.CopyError("clone", "the cluster has no iSCSI VIP (iscsi_vip): give the portal in iscsi_portal")
@@ -186,35 +201,94 @@ class Copier:
             self.api_step(self.api.delete_luns, [lun["id"] for lun in found])
             self.leftovers.extend({"id": lun["id"], "name": lun["name"], "target": target["name"]} for lun in found)
 
+    def remove_leftover_volumes(self, cluster_id):
+        """Temporary volumes an interrupted export run left in the cluster are deleted and reported; those of live
+        runs are not. Every volume named with our prefix is one (volume_export.temporary_volume_name)."""
+        found = []
+        for volume in self.api_step(self.exporter.find_temporary_volumes, cluster_id):
+            if self.registry.is_alive(volume_export.token_of(volume["name"])):
+                self.in_flight.append({"id": volume["id"], "name": volume["name"], "cluster_id": cluster_id})
+            else:
+                found.append(volume)
+        if found:
+            self.api_step(self.exporter.delete, [volume["id"] for volume in found])
+            self.leftovers.extend({"id": v["id"], "name": v["name"], "cluster_id": cluster_id} for v in found)
+
     # ----- per disk --------------------------------------------------------------------------------------------
     def copy_disk(self, vm_copy, disk, plan, place):
-        """Clone, read, check, digest, rename; the clone is deleted in every case. Returns the disk's backup entry."""
+        """Read (through the transport), check, digest, rename. What the transport made on the cluster for the read (a
+        cloned LUN, a temporary volume) is deleted in every case. Returns the disk's backup entry."""
         index = disk.get("index")
-        lun_snapshot = disk.get("lun_snapshot") or {}
         final = os.path.join(vm_copy.directory, repo.disk_file_name(index))
         temporary = repo.temporary_name(final, self.token)
         started = self.clock()
+        # Streaming qemu-img's progress only pays when someone reads the board.
+        progress = self.progress.reporter((id(vm_copy), index)) if self.progress.path else None
+        opened = self.export_source if self.settings.transport == "export" else self.iscsi_source
+        with opened(vm_copy, disk, place, temporary, progress) as (source, secret):
+            source_digest = transports.read_image(self.runner, source, temporary, plan["backing"], progress, secret)
+            entry = self.check_new_file(temporary, disk, source_digest, progress)
+        repo.finish_file(temporary, final, self.settings.file_mode)
+        entry.update(file=os.path.basename(final), transport=self.settings.transport, backing=plan["backing"],
+                     backing_backup=plan["backing_backup"], chain_depth=plan["depth"], stored_size=repo.stored_size(final),
+                     duration=round(self.clock() - started, 3))
+        return entry
+
+    @contextlib.contextmanager
+    def iscsi_source(self, vm_copy, disk, place, _temporary, _progress):
+        """The disk's LUN snapshot cloned into this host's target, as qemu-img reads it: (source, CHAP secret)."""
         clone = None
         try:
             try:
-                clone = self.api_step(self.api.clone_lun, place["target"]["id"],
-                                      iscsi.clone_name(vm_copy.vm["id"], index, self.token), lun_snapshot.get("id"))
+                clone = self.api_step(self.api.clone_lun, place["target"]["id"], iscsi.clone_name(vm_copy.vm["id"], disk.get("index"), self.token),
+                                      (disk.get("lun_snapshot") or {}).get("id"))
             except transports.CopyError as error:
                 raise transports.CopyError("clone", error.message)
             chap = self.settings.chap
             opts = transports.iscsi_image_opts(place["host"], place["port"], place["target"]["iqn_name"], clone["lun_id"], place["initiator"],
                                                chap[0] if chap else None)
-            # Streaming qemu-img's progress only pays when someone reads the board.
-            progress = self.progress.reporter((id(vm_copy), index)) if self.progress.path else None
-            source_digest = transports.read_lun(self.runner, opts, temporary, plan["backing"], progress, chap[1] if chap else None)
-            entry = self.check_new_file(temporary, disk, source_digest, progress)
+            yield ["--image-opts", opts], (chap[1] if chap else None)
         finally:
             if clone is not None:
                 self.delete_clone(clone)
-        repo.finish_file(temporary, final, self.settings.file_mode)
-        entry.update(file=os.path.basename(final), transport="iscsi", backing=plan["backing"], backing_backup=plan["backing_backup"],
-                     chain_depth=plan["depth"], stored_size=repo.stored_size(final), duration=round(self.clock() - started, 3))
-        return entry
+
+    @contextlib.contextmanager
+    def export_source(self, vm_copy, disk, _place, temporary, progress):
+        """The disk's volume snapshot rebuilt into a temporary volume, exported as QCOW2 and downloaded beside the new
+        file: (source, no secret). The temporary volume and the download are removed in every case."""
+        index = disk.get("index")
+        found = self.volume_snapshots.get(id(disk))
+        if found is None:
+            raise transports.CopyError("clone", "CloudTower lists no VM volume snapshot for the disk (snapshot_local_id %s)"
+                                       % disk.get("snapshot_local_id"))
+        name = volume_export.temporary_volume_name(vm_copy.vm["id"], index, self.token)
+        download = temporary[:-len(".tmp")] + ".export.tmp"
+        volume_id = None
+        try:
+            try:
+                volume_id = self.api_step(self.exporter.rebuild, found[0]["id"], name, "smartx.cloudtower backup %s" % vm_copy.name)
+            except transports.CopyError as error:
+                raise transports.CopyError("clone", error.message)
+            try:
+                export_file = self.api_step(self.exporter.export, volume_id, "export volume %s" % name)
+                link = self.api_step(self.exporter.link, export_file)
+                on_bytes = (lambda done, total: progress("downloading", 100.0 * done / total if total else 0.0)) if progress else None
+                volume_export.download_export(self.session, link, export_file, download, "the export of disk %s" % index, on_bytes)
+            except (transports.CopyError, DownloadError) as error:
+                raise transports.CopyError("read", error.message)
+            yield ["-f", "qcow2", download], None
+        finally:
+            if os.path.exists(download):
+                os.unlink(download)
+            if volume_id is not None:
+                self.delete_volume(volume_id, name)
+
+    def delete_volume(self, volume_id, name):
+        try:
+            self.api_step(self.exporter.delete, [volume_id], "delete temporary volume %s" % name)
+        except transports.CopyError as error:
+            # The next run finds it by name and deletes it; the user hears about it now.
+            self.undeleted.append({"id": volume_id, "name": name, "message": error.message})
 
     def check_new_file(self, path, disk, source_digest=None, progress=None):
         """qemu-img check and digests of a new file, before it gets its final name: nothing unchecked is kept.
@@ -286,11 +360,22 @@ class Copier:
             jobs.extend((vm_copy, disk, plan, place) for disk, plan in plans)
             for disk, _plan in plans:
                 self.progress.add((id(vm_copy), disk.get("index")), vm_copy.label, disk.get("index"), disk.get("size"))
+        if self.settings.transport == "export" and jobs:
+            self.find_volume_snapshots(jobs)
         outcomes = self.run_jobs(jobs)
         for vm_copy in vm_copies:
             if vm_copy.status is None and vm_copy.failure is None:
                 self.finish_vm(vm_copy, outcomes)
         return vm_copies, removed
+
+    def find_volume_snapshots(self, jobs):
+        """The VM volume snapshot of every disk to export, in one request for the batch."""
+        disks = [(disk, volume_export.frozen_disk(vm_copy.source, disk)) for vm_copy, disk, _plan, _place in jobs]
+        try:
+            self.volume_snapshots = self.api_step(volume_export.find_volume_snapshots, self.client, disks)
+        except transports.CopyError as error:
+            for vm_copy, disk, _plan, _place in jobs:
+                vm_copy.fail(disk.get("index"), "clone", error.message)
 
     def run_jobs(self, jobs):
         """{(id(vm_copy), index): entry} of the disks copied, at most parallel_disks at a time."""
@@ -326,7 +411,7 @@ class Copier:
                 return
         manifest["repository"] = {"format": repo.REPOSITORY_FORMAT, "format_version": repo.REPOSITORY_FORMAT_VERSION,
                                   "complete": True, "backup": os.path.basename(vm_copy.directory),
-                                  "cluster": vm_copy.cluster.get("name"), "transport": "iscsi",
+                                  "cluster": vm_copy.cluster.get("name"), "transport": self.settings.transport,
                                   "snapshot_manifest": vm_copy.manifest_path, "written_at": utc_timestamp()}
         repo.write_manifest(vm_copy.directory, manifest, self.settings.file_mode)
         vm_copy.status = "copied"

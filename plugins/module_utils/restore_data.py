@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 
+from ansible_collections.smartx.cloudtower.plugins.module_utils import downloads
 from ansible_collections.smartx.cloudtower.plugins.module_utils import repository as repo
 from ansible_collections.smartx.cloudtower.plugins.module_utils import transports
 from ansible_collections.smartx.cloudtower.plugins.module_utils.api import volumes
@@ -184,31 +185,13 @@ def export_digest(client, waiter, runner, volume_id, size, index, work_dir, sess
         raise RestoreError("verify", "export file %s of volume %s has %d download links, not one" % (export_id, volume_id, len(links)))
     image, raw = scratch_path(work_dir, index, "export"), scratch_path(work_dir, index, "readback")
     try:
-        download(session, links[0]["link"], image)
+        downloads.download(session, links[0]["link"], image, label="the export of volume %s" % volume_id)
         transports.run_checked(runner, "verify", ["qemu-img", "convert", "-f", "qcow2", "-O", "raw", image, raw])
         return transports.sparse_digest_of_raw(raw, size)
-    except transports.CopyError as error:
+    except (transports.CopyError, downloads.DownloadError) as error:
         raise RestoreError("verify", error.message)
     finally:
         remove_scratch(image, raw)
-
-
-def download(session, link, path, timeout=60):
-    """Stream link into path; a short or failed download is an error (the link carries a secret: never shown)."""
-    try:
-        with session.get(link, stream=True, timeout=timeout) as response:
-            if response.status_code != 200:
-                raise RestoreError("verify", "the export download answered HTTP %s" % response.status_code)
-            expected = int(response.headers.get("Content-Length") or -1)
-            written = 0
-            with open(path, "wb") as stream:
-                for chunk in response.iter_content(chunk_size=1 << 20):
-                    stream.write(chunk)
-                    written += len(chunk)
-    except (OSError, ValueError) as error:
-        raise RestoreError("verify", "the export download failed: %s" % type(error).__name__)
-    if expected >= 0 and written != expected:
-        raise RestoreError("verify", "the export download stopped at %d of %d bytes" % (written, expected))
 
 
 def remove_scratch(*paths):

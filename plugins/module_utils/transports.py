@@ -118,11 +118,19 @@ def convert(runner, step, argv, progress=None, phase=None, secret=None):
 
 
 def read_lun(runner, image_opts, output, backing=None, progress=None, secret=None):
-    """Read a LUN into output (QCOW2, zero blocks not stored); with backing, store only what differs from it.
+    """read_image of a LUN given as qemu's --image-opts (see iscsi_image_opts)."""
+    return read_image(runner, ["--image-opts", image_opts], output, backing, progress, secret)
+
+
+def read_image(runner, source, output, backing=None, progress=None, secret=None):
+    """Read a disk into output (QCOW2, zero blocks not stored); with backing, store only what differs from it.
+
+    source: qemu-img's arguments naming the disk - ["--image-opts", <LUN>] over iSCSI, ["-f", "qcow2", <file>] for a
+    downloaded export. Every transport ends here, so the chain rule and the increments are made one way.
 
     Returns the digest of what was read when it was read through a raw copy (increments), else None.
     progress(phase, percent), when given, hears how far each long qemu-img command is. secret: the CHAP secret of
-    image_opts' password-secret (see iscsi_image_opts).
+    a LUN's password-secret (see iscsi_image_opts).
 
     qemu-img convert -B writes every allocated block whatever the backing holds, and qemu-img rebase compares the
     whole virtual size (minutes for a 500 GiB disk). So an increment is made from sparse raw copies whose cost
@@ -132,13 +140,13 @@ def read_lun(runner, image_opts, output, backing=None, progress=None, secret=Non
     The backing stays a relative path, so the repository can move. QCOW2 is only ever written by qemu-img.
     """
     if backing is None:
-        convert(runner, "read", ["qemu-img", "convert", "-O", "qcow2", "--image-opts", image_opts, output], progress, "reading", secret)
+        convert(runner, "read", ["qemu-img", "convert", "-O", "qcow2"] + list(source) + [output], progress, "reading", secret)
         return None
     directory = os.path.dirname(output)
     new_raw, old_raw, patch = (os.path.join(directory, ".%s.%s.tmp" % (os.path.basename(output).lstrip("."), part))
                                for part in ("new", "old", "patch"))
     try:
-        convert(runner, "read", ["qemu-img", "convert", "-O", "raw", "--image-opts", image_opts, new_raw], progress, "reading", secret)
+        convert(runner, "read", ["qemu-img", "convert", "-O", "raw"] + list(source) + [new_raw], progress, "reading", secret)
         convert(runner, "read", ["qemu-img", "convert", "-O", "raw", os.path.join(directory, backing), old_raw], progress,
                 "reading the previous backup")
         size = os.path.getsize(new_raw)

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 ---
 module: cloudtower_backup_copy
-short_description: Copy the disks of CloudTower VM backups into a backup repository over iSCSI
+short_description: Copy the disks of CloudTower VM backups into a backup repository (iSCSI or export)
 version_added: 0.1.0
 description:
   - Copies every disk of each VM backup described by a snapshot manifest of M(smartx.cloudtower.cloudtower_backup_manifest)
@@ -21,6 +21,13 @@ description:
     read with C(qemu-img convert) over libiscsi, and the clone is deleted afterwards, also after a failure. Clones an
     interrupted run left in the target are deleted first and reported in RV(leftovers_removed); those of another run
     still alive on this host are left alone (RV(clones_of_live_runs))."
+  - "With O(transport=export) (CloudTower 4.6 and later; what O(transport=auto) picks there) each disk leaves the
+    cluster over HTTPS instead: its VM volume snapshot is rebuilt into a temporary volume (C(rebuild-vm-volume), named
+    C(smartx-cloudtower-backup-<vm id>-disk<index>-<run token>)), exported as QCOW2 (C(export-vm-volume)), downloaded
+    from its link with C(requests) - streaming, resumed with a Range request after a dropped connection, checked
+    against the size and md5 CloudTower lists - and the temporary volume is deleted afterwards, also after a failure.
+    Temporary volumes an interrupted run left are deleted by the next run (RV(leftovers_removed)). CloudTower 4.6 has
+    no operation to delete an export file; CloudTower expires them."
   - QCOW2 files store no zero blocks. With O(incremental), a disk's new file has the previous complete backup of the
     same disk as its backing file (a relative path, so the repository can be moved) and stores only the clusters that
     changed; O(full_every) bounds the chains.
@@ -62,10 +69,15 @@ options:
     default: []
   transport:
     description:
-      - How disks are read. V(iscsi) clones each LUN snapshot and reads it over the cluster's iSCSI portal.
-      - V(auto) is V(iscsi) in this version.
+      - How disks are read. V(iscsi) clones each LUN snapshot and reads it over the cluster's iSCSI portal (every
+        CloudTower version).
+      - V(export) rebuilds each disk's VM volume snapshot into a temporary volume, exports it as QCOW2 and downloads it
+        (CloudTower 4.6 and later; an older CloudTower fails the task before any change).
+      - V(auto) is V(export) where CloudTower has it (4.6 and later, read from C(get-deploys)), else V(iscsi).
+      - The repository manifest records the transport used (C(repository.transport) and each disk's
+        C(backup.transport)).
     type: str
-    choices: [auto, iscsi]
+    choices: [auto, iscsi, export]
     default: auto
   iscsi_portal:
     description:
@@ -129,8 +141,11 @@ options:
         P(smartx.cloudtower.vm_backup#role) role does.
     type: path
 notes:
-  - Each disk costs one C(clone-iscsi-lun-from-snapshot) and one C(delete-iscsi-lun) request (and their task polls);
-    the target is looked up once per cluster and run.
+  - Over iSCSI each disk costs one C(clone-iscsi-lun-from-snapshot) and one C(delete-iscsi-lun) request (and their
+    task polls); the target is looked up once per cluster and run.
+  - Over export each disk costs C(rebuild-vm-volume), C(export-vm-volume), C(get-vm-export-files),
+    C(get-export-file-download-links) and C(delete-vm-volume) (and their task polls); the volume snapshots of the
+    whole batch are found with one C(get-vm-volume-snapshots), leftovers with one C(get-vm-volumes) per cluster.
 """
 
 EXAMPLES = r"""
@@ -184,20 +199,24 @@ succeeded_vm_ids:
   returned: always
   type: list
   elements: str
+transport:
+  description: The transport used (V(iscsi) or V(export)); null when nothing was copied.
+  returned: always
+  type: str
 leftovers_removed:
-  description: Cloned LUNs an interrupted run had left in the backup target, deleted by this run.
+  description: Cloned LUNs (iSCSI) or temporary volumes (export) an interrupted run had left, deleted by this run.
   returned: always
   type: list
   elements: dict
 clones_of_live_runs:
   description:
-    - Cloned LUNs in the backup target that belong to another run still alive on this host (its process holds its
-      lock), left alone. A clone is a leftover only once the run that made it has ended.
+    - Cloned LUNs in the backup target (or temporary volumes of the export transport) that belong to another run still
+      alive on this host (its process holds its lock), left alone. A clone is a leftover only once the run that made it has ended.
   returned: always
   type: list
   elements: dict
 clones_not_deleted:
-  description: Cloned LUNs whose deletion failed in this run (the next run deletes them).
+  description: Cloned LUNs or temporary volumes whose deletion failed in this run (the next run deletes them).
   returned: always
   type: list
   elements: dict
@@ -215,10 +234,12 @@ targets:
 
 from ansible_collections.smartx.cloudtower.plugins.module_utils.backup_copy import Copier, CopySettings, load_vm_copies, result_of
 from ansible_collections.smartx.cloudtower.plugins.module_utils.api.iscsi import parse_portal
+from ansible_collections.smartx.cloudtower.plugins.module_utils.api.vms import server_version
 from ansible_collections.smartx.cloudtower.plugins.module_utils.copy_progress import ProgressBoard
 from ansible_collections.smartx.cloudtower.plugins.module_utils.errors import CloudTowerError, InputError
 from ansible_collections.smartx.cloudtower.plugins.module_utils.manifest_files import check_backup_dir, parse_mode
 from ansible_collections.smartx.cloudtower.plugins.module_utils.module import CloudTowerModule
+from ansible_collections.smartx.cloudtower.plugins.module_utils.volume_export import EXPORT_SINCE, has_export
 
 
 def settings_from(module):
@@ -247,6 +268,19 @@ def settings_from(module):
                         chap=(params["chap_name"], params["chap_secret"]) if params.get("chap_name") else None)
 
 
+def resolve_transport(module, requested):
+    """iscsi or export for this CloudTower: auto picks export where it exists; export where it does not is refused
+    before any change."""
+    if requested == "iscsi":
+        return requested
+    version = server_version(module.client)
+    if requested == "export" and not has_export(version):
+        raise InputError("transport", requested, "CloudTower %s has no export of a snapshot's disk (rebuild-vm-volume and "
+                         "export-vm-volume are in %d.%d and later): use iscsi or auto" % (
+                             ".".join(str(part) for part in version) if version else "of unknown version", EXPORT_SINCE[0], EXPORT_SINCE[1]))
+    return "export" if has_export(version) else "iscsi"
+
+
 def describe_failure(failure):
     vm = failure.get("vm")
     return "%s (id %s): %s" % (vm["name"], vm["id"], failure["message"]) if vm else failure["message"]
@@ -257,6 +291,8 @@ def run(module):
     copies, unreadable = load_vm_copies(module.params["manifests"], settings)
     if copies and not module.check_mode and module.get_bin_path("qemu-img") is None:
         raise InputError("transport", module.params["transport"], "needs qemu-img on this host (Debian: qemu-utils, qemu-block-extra)")
+    if copies and not module.check_mode:
+        settings.transport = resolve_transport(module, module.params["transport"])
     progress = ProgressBoard(module.params.get("progress_file")) if not module.check_mode else None
     copier = Copier(module.client, module.waiter, module.run_command, settings, progress=progress)
     removed = []
@@ -270,6 +306,7 @@ def run(module):
         backups=[result_of(c) for c in copies],
         failed_vms=failures,
         succeeded_vm_ids=[c.vm["id"] for c in copies if c.status in ("copied", "exists")],
+        transport=settings.transport if copies and not module.check_mode else None,
         leftovers_removed=copier.leftovers,
         clones_of_live_runs=copier.in_flight,
         clones_not_deleted=copier.undeleted,
@@ -286,7 +323,7 @@ def main():
         argument_spec=dict(
             repository=dict(type="path", required=True),
             manifests=dict(type="list", elements="path", default=[]),
-            transport=dict(type="str", choices=["auto", "iscsi"], default="auto"),
+            transport=dict(type="str", choices=["auto", "iscsi", "export"], default="auto"),
             iscsi_portal=dict(type="str"),
             incremental=dict(type="bool", default=True),
             full_every=dict(type="int", default=0),

@@ -22,6 +22,7 @@ import time
 import pytest
 
 from ansible_collections.smartx.cloudtower.plugins.module_utils import repository as repo
+from ansible_collections.smartx.cloudtower.plugins.module_utils import volume_export
 from ansible_collections.smartx.cloudtower.plugins.module_utils.api import iscsi
 from ansible_collections.smartx.cloudtower.plugins.module_utils.client import CloudTowerClient, ConnectionSettings
 from ansible_collections.smartx.cloudtower.plugins.modules import cloudtower_backup_copy as copy_module
@@ -72,6 +73,8 @@ def take_backup(sim, capsys, tmp_path, name, vms=VMS):
 
 
 def copy(sim, capsys, repository, manifests, check_mode=False, **options):
+    # These tests are about the iSCSI transport (auto would pick export on 4.6); test_export_... sets its own.
+    options.setdefault("transport", "iscsi")
     return run_module(copy_module, sim, capsys, check_mode=check_mode, repository=str(repository), manifests=manifests,
                       iscsi_portal=portal_of(sim), host_label="unit", **options)
 
@@ -216,7 +219,8 @@ def test_a_copy_killed_mid_read_claims_nothing_and_the_next_run_cleans_up_but_no
     manifests, luns = take_backup(portal_sim, capsys, tmp_path, "k1", vms=("db-01",))
     args = tmp_path / "args.json"
     args.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": dict(repository=str(repository), manifests=manifests, host_label="unit",
-                                                            iscsi_portal=portal_of(portal_sim), parallel_disks=1)}))
+                                                            iscsi_portal=portal_of(portal_sim), parallel_disks=1,
+                                                            transport="iscsi")}))
     # The credentials go through the environment (readable by this user only), never a file or the command line.
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path), CLOUDTOWER_HOST=portal_sim.url, CLOUDTOWER_USERNAME=USERNAME,
                CLOUDTOWER_PASSWORD=PASSWORD)
@@ -296,3 +300,62 @@ def test_chap_is_set_on_the_target_and_its_secret_stays_off_command_lines_logs_a
     assert not next(t for t in portal_sim.state()["iscsi_targets"] if t["name"] == "smartx-cloudtower-backup-unit")["chap_enabled"]
     half = copy(portal_sim, capsys, repository, manifests, chap_name="backup-unit")
     assert half.result["failed"] and half.result["error"]["option"] == "chap_secret" and half.sent == []
+
+
+def test_export_copies_each_disk_from_its_volume_snapshot_resumes_a_dropped_download_and_leaves_no_volume(portal_sim, capsys, tmp_path):
+    """auto on 4.6 is export: a temporary volume rebuilt from each disk's VM volume snapshot, exported as QCOW2 and
+    downloaded (one download dropped mid-file and resumed), the increment rebased on the previous backup - an iSCSI
+    one - and every temporary volume deleted, a dead run's leftover too, a live run's not."""
+    portal_sim.reset(state="demo", task_seconds=TASK_SECONDS)
+    repository = tmp_path / "repo"
+    manifests, luns = take_backup(portal_sim, capsys, tmp_path, "e1", vms=("db-01",))
+    assert not copy(portal_sim, capsys, repository, manifests).result.get("failed")
+    db_volume = luns[0]["iscsi_lun"]["id"]
+    portal_sim.write_volume(db_volume, {"offset": 256 * MIB, "pattern": "guest-write", "length": 4 * MIB})
+    manifests, luns = take_backup(portal_sim, capsys, tmp_path, "e2", vms=("db-01",))
+    client = CloudTowerClient(ConnectionSettings(portal_sim.url, USERNAME, PASSWORD))
+    cluster_id = portal_sim.state("vms")["vms"][0]["cluster"]["id"]
+    registry = repo.RunRegistry()
+    live = registry.start()
+    dead = "0badc0de"
+    for token in (dead, live):
+        client.call("create-vm-volume", [{"cluster_id": cluster_id, "name": volume_export.temporary_volume_name("x", 0, token),
+                                          "size": MIB, "sharing": False, "elf_storage_policy": "REPLICA_2_THIN_PROVISION"}])
+    portal_sim.set_dataplane_faults({"download_truncations": [{"after_bytes": 65536, "next": 1}]})
+    try:
+        run = copy(portal_sim, capsys, repository, manifests, transport="auto")
+        events = portal_sim.dataplane_faults()["events"]
+    finally:
+        registry.finish(live)
+        portal_sim.set_dataplane_faults({})
+    assert not run.result.get("failed"), run.result.get("msg")
+    assert run.result["transport"] == "export"
+    assert [v["name"] for v in run.result["leftovers_removed"]] == [volume_export.temporary_volume_name("x", 0, dead)]
+    assert [v["name"] for v in run.result["clones_of_live_runs"]] == [volume_export.temporary_volume_name("x", 0, live)]
+    assert "clone-iscsi-lun-from-snapshot" not in run.accepted
+    for operation in ("rebuild-vm-volume", "export-vm-volume"):
+        assert run.accepted.count(operation) == len(luns)
+    backup = run.result["backups"][0]
+    manifest = json.load(open(os.path.join(backup["path"], "manifest.json")))
+    assert manifest["repository"]["transport"] == "export"
+    for disk in manifest["disks"]:
+        lun = next(lun for lun in luns if lun["disk"]["index"] == disk["index"])
+        assert disk["backup"]["transport"] == "export" and disk["backup"]["backing"].startswith("../e1-db-01/")
+        assert raw_digest(os.path.join(backup["path"], disk["backup"]["file"]), tmp_path) == portal_sim.volume_digest(lun["id"])["digest"]
+    assert manifest["disks"][0]["backup"]["stored_size"] <= 8 * MIB
+    assert [event["kind"] for event in events] == ["download_truncate"]
+    ours = [v["name"] for v in portal_sim.state("vm_volumes")["vm_volumes"] if v["name"].startswith(iscsi.BACKUP_PREFIX)]
+    assert ours == [volume_export.temporary_volume_name("x", 0, live)]
+    assert not glob.glob(str(repository / "**" / ".*.tmp"), recursive=True)
+
+
+def test_export_is_refused_before_any_change_where_cloudtower_has_none(portal_sim, capsys, tmp_path):
+    portal_sim.reset(state="demo", task_seconds=TASK_SECONDS, api_version="1.10.0")
+    try:
+        manifests, _luns = take_backup(portal_sim, capsys, tmp_path, "x1", vms=("db-01",))
+        portal_sim.clear_requests()
+        run = copy(portal_sim, capsys, tmp_path / "repo", manifests, transport="export")
+        assert run.result["failed"] and "transport" in run.result["msg"] and "export" in run.result["msg"]
+        assert not [r for r in portal_sim.requests() if r["mutating"]]
+    finally:
+        portal_sim.reset(state="demo", task_seconds=TASK_SECONDS, api_version="4.6.0")
