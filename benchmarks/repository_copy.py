@@ -2,16 +2,19 @@
 # -*- coding: utf-8 -*-
 # Copyright: smartx.cloudtower contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Repository copies over iSCSI against the simulator's tgtd portal: stored sizes and throughput (issue 16).
+"""Repository copies over iSCSI (the simulator's tgtd portal) and export (4.6 HTTP downloads): stored sizes and
+throughput (issue 16).
 
     PYTHONPATH=<dir holding ansible_collections> python benchmarks/repository_copy.py [--data-mib 100] [--write-mib 16]
-        [--disks 8] [--disk-data-mib 64] [--parallel 1,4]
+        [--disks 8] [--disk-data-mib 64] [--parallel 1,4] [--export-rounds 2]
 
 A 40 GiB demo disk (web-01) gets --data-mib of random data; it is backed up (full), a guest writes --write-mib,
 and it is backed up again (increment). A plain `qemu-img convert` of a clone of the same LUN snapshot into QCOW2,
 timed in the same run, is the reference for throughput. Then --disks disks of the demo VMs of cluster-a (each with
 --disk-data-mib of random data) are backed up with each --parallel value in turn, side by side in one run, with the
-time each kind of step took summed over the disks. Nothing is asserted; the figures are printed as markdown.
+time each kind of step took summed over the disks. The export transport copies the same snapshot of the 40 GiB disk,
+alternating --export-rounds times with a plain streaming download (requests, 1 MiB chunks, nothing checked) of an
+export of the same volume snapshot. Nothing is asserted; the figures are printed as markdown.
 Needs root (tgtd), tgt, qemu-utils, qemu-block-extra and libiscsi-bin (tests/simulator/ctsim/dataplane_deps.py).
 """
 
@@ -30,6 +33,7 @@ from ansible_collections.smartx.cloudtower.plugins.module_utils.backup_copy impo
 from ansible_collections.smartx.cloudtower.plugins.module_utils.client import CloudTowerClient, ConnectionSettings
 from ansible_collections.smartx.cloudtower.plugins.module_utils.tasks import TaskWaiter
 from ansible_collections.smartx.cloudtower.plugins.module_utils import transports
+from ansible_collections.smartx.cloudtower.plugins.module_utils import volume_export
 
 MIB = 1024 * 1024
 PASSWORD = "bench-password"
@@ -55,6 +59,11 @@ def instrument():
     transports.file_sha256 = timed("sha256 of the stored file", transports.file_sha256)
     iscsi.IscsiApi.clone_lun = timed("API: clone LUN snapshot (request, task wait, read back)", iscsi.IscsiApi.clone_lun)
     iscsi.IscsiApi.delete_luns = timed("API: delete clone (request, task wait)", iscsi.IscsiApi.delete_luns)
+    exporter = volume_export.VolumeExporter
+    exporter.rebuild = timed("API: rebuild temporary volume (request, task wait)", exporter.rebuild)
+    exporter.export = timed("API: export-vm-volume (request, task wait, export file)", exporter.export)
+    exporter.delete = timed("API: delete temporary volume (request, task wait)", exporter.delete)
+    volume_export.download_export = timed("export download (streamed, size and md5 checked)", volume_export.download_export)
 
 
 def run(argv):
@@ -63,7 +72,8 @@ def run(argv):
     done = subprocess.run(argv, capture_output=True, text=True, check=False)
     kind = " ".join(argv[:2])
     if kind == "qemu-img convert":
-        kind += " (read)" if "--image-opts" in argv else " (to raw, digest)" if "raw" in argv else " (patch)"
+        reads = "--image-opts" in argv or any(arg.endswith(".export.tmp") for arg in argv)
+        kind += " (read)" if reads else " (to raw, digest)" if "raw" in argv else " (patch)"
     SPENT[kind] = SPENT.get(kind, 0.0) + time.monotonic() - started
     return done.returncode, done.stdout, done.stderr
 
@@ -120,6 +130,50 @@ def plain_convert(client, waiter, settings, cluster_id, lun_snapshot_id, portal,
         api.delete_luns([clone["id"]])
 
 
+def plain_download(client, waiter, volume_snapshot_id, out):
+    """The reference of the export transport: rebuild, export, then a plain streaming download (timed alone), delete."""
+    exporter = volume_export.VolumeExporter(client, waiter)
+    volume_id = exporter.rebuild(volume_snapshot_id, "bench-plain-download", "benchmark")
+    try:
+        export_file = exporter.export(volume_id, "export for the plain download")
+        link = exporter.link(export_file)
+        started = time.monotonic()
+        with client.session.get(link, stream=True, timeout=60) as response, open(out, "wb") as stream:
+            response.raise_for_status()
+            for chunk in response.iter_content(chunk_size=MIB):
+                stream.write(chunk)
+        return time.monotonic() - started, os.path.getsize(out)
+    finally:
+        exporter.delete([volume_id])
+
+
+def export_rounds(client, waiter, work, path, rounds):
+    """Our export copy of one snapshot manifest and a plain download of the same volume snapshot, alternating:
+    [(plain seconds, bytes, our download seconds, our disk seconds, spent by kind)]."""
+    with open(path, encoding="utf-8") as stream:
+        frozen = [d for d in json.load(stream)["snapshot"]["vm_disks"] if d["type"] == "DISK"][0]
+    snapshot = client.call("get-vm-volume-snapshots", {"where": {"local_id": frozen["vm_volume_snapshot_uuid"]}})[0]
+    results = []
+    for number in range(rounds):
+        plain, size = plain_download(client, waiter, snapshot["id"], os.path.join(work, "plain-%d.qcow2" % number))
+        SPENT.clear()
+        settings = CopySettings(os.path.join(work, "repo-export-%d" % number), host_label="bench", transport="export")
+        manifest, _seconds = copy_once(client, waiter, settings, path)
+        download = SPENT.get("export download (streamed, size and md5 checked)", 0.0)
+        results.append((plain, size, download, manifest["disks"][0]["backup"]["duration"], dict(SPENT)))
+    return results
+
+
+def print_export(results):
+    print("\n| Export transport, one 40 GiB disk (round) | plain streaming download | our download (resumable, checked) | ratio (plain / ours) | our whole disk step | ratio (plain / whole step) |")
+    print("|---|---|---|---|---|---|")
+    for number, (plain, size, download, duration, _spent) in enumerate(results, 1):
+        print("| %d: %.1f MiB QCOW2 | %.2f s | %.2f s | %.2fx | %.2f s | %.2fx |" % (
+            number, size / float(MIB), plain, download, plain / download if download else 0.0, duration, plain / duration))
+    for kind in sorted(results[-1][4]):
+        print("| export copy, last round: %s | %.2f s |" % (kind, results[-1][4][kind]))
+
+
 def parallel_runs(sim, client, waiter, work, portal, disks, data_mib, levels):
     """Back the same snapshots of `disks` disks up once per parallelism level: [(level, seconds, spent by kind)]."""
     vms = client.call("get-vms", {"where": {"cluster": {"name": "cluster-a"}, "name_in": ["web-01", "web-02", "db-01", "db-02", "build-01"]}})
@@ -168,6 +222,7 @@ def main():
     parser.add_argument("--disks", type=int, default=8, help="disks of the parallelism comparison (0: leave it out)")
     parser.add_argument("--disk-data-mib", type=int, default=64)
     parser.add_argument("--parallel", default="1,4", help="parallel_disks values compared, side by side")
+    parser.add_argument("--export-rounds", type=int, default=2, help="export copies vs plain downloads (0: leave it out)")
     args = parser.parse_args()
     instrument()
     with tempfile.TemporaryDirectory() as work:
@@ -190,6 +245,7 @@ def main():
             write_random(sim, volume["id"], 20 * 1024 * MIB, args.write_mib * MIB)
             second_path, _entries = snapshot_manifest(client, waiter, vm, "bench-2", work)
             incremental, incremental_seconds = copy_once(client, waiter, settings, second_path)
+            exports = export_rounds(client, waiter, work, first_path, args.export_rounds) if args.export_rounds else []
             levels = [int(level) for level in args.parallel.split(",")]
             parallel = parallel_runs(sim, client, waiter, work, portal, args.disks, args.disk_data_mib, levels) if args.disks else []
         finally:
@@ -206,6 +262,8 @@ def main():
         print("| full backup: %s | %.2f s |" % (kind, seconds))
     print("| increment after %d MiB of guest writes | %.1f MiB stored, %.2f s |" % (
         args.write_mib, increment["stored_size"] / float(MIB), incremental_seconds))
+    if exports:
+        print_export(exports)
     if parallel:
         print_parallel(parallel, args.disk_data_mib)
 

@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.smartx.cloudtower.plugins.module_utils import volume_export
 from ansible_collections.smartx.cloudtower.plugins.module_utils.api import iscsi
-from ansible_collections.smartx.cloudtower.plugins.module_utils.downloads import DownloadError
+from ansible_collections.smartx.cloudtower.plugins.module_utils.downloads import DownloadError, file_digest
 from ansible_collections.smartx.cloudtower.plugins.module_utils.copy_progress import ProgressBoard
 from ansible_collections.smartx.cloudtower.plugins.module_utils.errors import CloudTowerError
 from ansible_collections.smartx.cloudtower.plugins.module_utils.manifest import utc_timestamp
@@ -255,7 +255,8 @@ class Copier:
     @contextlib.contextmanager
     def export_source(self, vm_copy, disk, _place, temporary, progress):
         """The disk's volume snapshot rebuilt into a temporary volume, exported as QCOW2 and downloaded beside the new
-        file: (source, no secret). The temporary volume and the download are removed in every case."""
+        file: (source, no secret). The download's md5 is checked while qemu-img reads it, before the new file can be
+        kept. The temporary volume and the download are removed in every case."""
         index = disk.get("index")
         found = self.volume_snapshots.get(id(disk))
         if found is None:
@@ -263,25 +264,33 @@ class Copier:
                                        % disk.get("snapshot_local_id"))
         name = volume_export.temporary_volume_name(vm_copy.vm["id"], index, self.token)
         download = temporary[:-len(".tmp")] + ".export.tmp"
-        volume_id = None
-        try:
+        volume_id, md5 = None, None
+        with ThreadPoolExecutor(max_workers=1) as pool:
             try:
-                volume_id = self.api_step(self.exporter.rebuild, found[0]["id"], name, "smartx.cloudtower backup %s" % vm_copy.name)
-            except transports.CopyError as error:
-                raise transports.CopyError("clone", error.message)
-            try:
-                export_file = self.api_step(self.exporter.export, volume_id, "export volume %s" % name)
-                link = self.api_step(self.exporter.link, export_file)
-                on_bytes = (lambda done, total: progress("downloading", 100.0 * done / total if total else 0.0)) if progress else None
-                volume_export.download_export(self.session, link, export_file, download, "the export of disk %s" % index, on_bytes)
-            except (transports.CopyError, DownloadError) as error:
-                raise transports.CopyError("read", error.message)
-            yield ["-f", "qcow2", download], None
-        finally:
-            if os.path.exists(download):
-                os.unlink(download)
-            if volume_id is not None:
-                self.delete_volume(volume_id, name)
+                try:
+                    volume_id = self.api_step(self.exporter.rebuild, found[0]["id"], name, "smartx.cloudtower backup %s" % vm_copy.name)
+                except transports.CopyError as error:
+                    raise transports.CopyError("clone", error.message)
+                try:
+                    export_file = self.api_step(self.exporter.export, volume_id, "export volume %s" % name)
+                    link = self.api_step(self.exporter.link, export_file)
+                    on_bytes = (lambda done, total: progress("downloading", 100.0 * done / total if total else 0.0)) if progress else None
+                    volume_export.download_export(self.session, link, export_file, download, "the export of disk %s" % index, on_bytes,
+                                                  check_md5=False)
+                except (transports.CopyError, DownloadError) as error:
+                    raise transports.CopyError("read", error.message)
+                listed = volume_export.listed_md5(export_file)
+                md5 = pool.submit(file_digest, download, "md5") if listed else None
+                yield ["-f", "qcow2", download], None
+                if md5 is not None and md5.result() != listed:
+                    raise transports.CopyError("read", "the export of disk %s: its md5 is %s, CloudTower lists %s" % (index, md5.result(), listed))
+            finally:
+                if md5 is not None:
+                    md5.exception()  # the hash has read the file to its end before the file goes
+                if os.path.exists(download):
+                    os.unlink(download)
+                if volume_id is not None:
+                    self.delete_volume(volume_id, name)
 
     def delete_volume(self, volume_id, name):
         try:

@@ -359,3 +359,15 @@ def test_export_is_refused_before_any_change_where_cloudtower_has_none(portal_si
         assert not [r for r in portal_sim.requests() if r["mutating"]]
     finally:
         portal_sim.reset(state="demo", task_seconds=TASK_SECONDS, api_version="4.6.0")
+
+
+def test_an_export_whose_md5_differs_is_refused_and_its_temporary_volume_deleted(portal_sim, capsys, tmp_path, monkeypatch):
+    portal_sim.reset(state="demo", task_seconds=TASK_SECONDS)
+    manifests, _luns = take_backup(portal_sim, capsys, tmp_path, "m1", vms=("web-01",))
+    monkeypatch.setattr(volume_export, "listed_md5", lambda _export_file: "0" * 32)
+    run = copy(portal_sim, capsys, tmp_path / "repo", manifests, transport="export", fail_on_error=False)
+    failure = run.result["failed_vms"][0]
+    assert (failure["step"], run.result["backups"][0]["status"]) == ("read", "failed") and "md5" in failure["message"]
+    assert not glob.glob(str(tmp_path / "repo" / "**" / "manifest.json"), recursive=True)
+    assert not glob.glob(str(tmp_path / "repo" / "**" / ".*.export.tmp"), recursive=True)
+    assert not [v for v in portal_sim.state("vm_volumes")["vm_volumes"] if v["name"].startswith(iscsi.BACKUP_PREFIX)]
