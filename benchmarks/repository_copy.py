@@ -165,7 +165,8 @@ def export_rounds(client, waiter, work, path, rounds):
 
 
 def print_export(results):
-    print("\n| Export transport, one 40 GiB disk (round) | plain streaming download | our download (resumable, checked) | ratio (plain / ours) | our whole disk step | ratio (plain / whole step) |")
+    print("\n| Export transport, one 40 GiB disk (round) | plain streaming download | our download (resumable, checked) "
+          "| ratio (plain / ours) | our whole disk step | ratio (plain / whole step) |")
     print("|---|---|---|---|---|---|")
     for number, (plain, size, download, duration, _spent) in enumerate(results, 1):
         print("| %d: %.1f MiB QCOW2 | %.2f s | %.2f s | %.2fx | %.2f s | %.2fx |" % (

@@ -225,8 +225,8 @@ def test_a_vm_snapshot_disk_rebuilds_into_a_volume_holding_the_snapshot_bytes(ap
     assert len(found) == 1 and found[0]["vm_volume"]["id"] == volume["id"] and found[0]["name"] == frozen["snapshot_local_id"]
     lun_snapshot = api.call("get-iscsi-lun-snapshots", {"where": {"name": frozen["snapshot_local_id"]}})[0]
     assert found[0]["zbs_snapshot_uuid"] == lun_snapshot["local_id"]
-    every_disk = api.call("get-vm-volume-snapshots", {"where": {"local_id_in": [d["vm_volume_snapshot_uuid"] for d in snapshot["vm_disks"]
-                                                                                  if d["type"] == "DISK"]}})
+    uuids = [d["vm_volume_snapshot_uuid"] for d in snapshot["vm_disks"] if d["type"] == "DISK"]
+    every_disk = api.call("get-vm-volume-snapshots", {"where": {"local_id_in": uuids}})
     assert len(every_disk) == sum(d["type"] == "DISK" for d in snapshot["vm_disks"])
 
     answers, tasks = api.run("rebuild-vm-volume", [{"name": "rebuilt-1", "description": "test", "volume_snapshot_id": found[0]["id"]}])
