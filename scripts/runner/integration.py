@@ -32,7 +32,7 @@ WEIGHTS = {
     "cloudtower_vm_api_1_8": 56,
     "role_vm_restore": 52,
     "bad_input": 75,
-    "role_vm_backup_repository": 53,
+    "role_vm_backup_repository": 62,
     "check_mode_audit": 66,
     "role_snapshot_retention": 44,
     "cloudtower_vm_info": 26,
