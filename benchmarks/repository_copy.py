@@ -60,7 +60,8 @@ def instrument():
     iscsi.IscsiApi.clone_lun = timed("API: clone LUN snapshot (request, task wait, read back)", iscsi.IscsiApi.clone_lun)
     iscsi.IscsiApi.delete_luns = timed("API: delete clone (request, task wait)", iscsi.IscsiApi.delete_luns)
     exporter = volume_export.VolumeExporter
-    exporter.rebuild = timed("API: rebuild temporary volume (request, task wait)", exporter.rebuild)
+    exporter.start_rebuild = timed("API: rebuild temporary volume (request)", exporter.start_rebuild)
+    exporter.wait = timed("API: task waits of rebuilds", exporter.wait)
     exporter.export = timed("API: export-vm-volume (request, task wait, export file)", exporter.export)
     exporter.delete = timed("API: delete temporary volume (request, task wait)", exporter.delete)
     volume_export.download_export = timed("export download (streamed, size and md5 checked)", volume_export.download_export)
@@ -133,7 +134,8 @@ def plain_convert(client, waiter, settings, cluster_id, lun_snapshot_id, portal,
 def plain_download(client, waiter, volume_snapshot_id, out):
     """The reference of the export transport: rebuild, export, then a plain streaming download (timed alone), delete."""
     exporter = volume_export.VolumeExporter(client, waiter)
-    volume_id = exporter.rebuild(volume_snapshot_id, "bench-plain-download", "benchmark")
+    volume_id, tasks = exporter.start_rebuild(volume_snapshot_id, "bench-plain-download", "benchmark")
+    exporter.wait(tasks, "rebuild for the plain download")
     try:
         export_file = exporter.export(volume_id, "export for the plain download")
         link = exporter.link(export_file)

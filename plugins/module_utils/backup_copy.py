@@ -268,7 +268,8 @@ class Copier:
         with ThreadPoolExecutor(max_workers=1) as pool:
             try:
                 try:
-                    volume_id = self.api_step(self.exporter.rebuild, found[0]["id"], name, "smartx.cloudtower backup %s" % vm_copy.name)
+                    volume_id, tasks = self.api_step(self.exporter.start_rebuild, found[0]["id"], name, "smartx.cloudtower backup %s" % vm_copy.name)
+                    self.api_step(self.exporter.wait, tasks, "rebuild volume %s" % name)
                 except transports.CopyError as error:
                     raise transports.CopyError("clone", error.message)
                 try:

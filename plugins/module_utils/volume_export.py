@@ -89,14 +89,17 @@ class VolumeExporter:
         self.client = client
         self.waiter = waiter
 
-    def rebuild(self, volume_snapshot_id, name, description):
-        """rebuild-vm-volume and wait; returns the new volume's id."""
+    def start_rebuild(self, volume_snapshot_id, name, description):
+        """rebuild-vm-volume: (the new volume's id, task ids). The id comes first, so a rebuild whose task fails or
+        outlasts the wait still has its volume deleted."""
         replies = self.client.mutate(REBUILD, [{"name": name, "description": description, "volume_snapshot_id": volume_snapshot_id}])
         volume_id = ((replies[0] if replies else {}).get("data") or {}).get("id")
         if not volume_id:
             raise CloudTowerError("rebuild-vm-volume of volume snapshot %s named no volume" % volume_snapshot_id)
-        self.waiter.wait([r["task_id"] for r in replies if r.get("task_id")], context="rebuild volume %s" % name)
-        return volume_id
+        return volume_id, [r["task_id"] for r in replies if r.get("task_id")]
+
+    def wait(self, task_ids, context):
+        return self.waiter.wait(task_ids, context=context)
 
     def export(self, volume_id, context):
         """export-vm-volume as QCOW2 and wait; returns the export file (its files list sizes and md5s)."""

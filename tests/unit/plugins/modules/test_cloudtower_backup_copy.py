@@ -371,3 +371,17 @@ def test_an_export_whose_md5_differs_is_refused_and_its_temporary_volume_deleted
     assert not glob.glob(str(tmp_path / "repo" / "**" / "manifest.json"), recursive=True)
     assert not glob.glob(str(tmp_path / "repo" / "**" / ".*.export.tmp"), recursive=True)
     assert not [v for v in portal_sim.state("vm_volumes")["vm_volumes"] if v["name"].startswith(iscsi.BACKUP_PREFIX)]
+
+
+def test_a_failed_rebuild_fails_its_vm_at_the_clone_step_and_the_other_vm_is_copied(portal_sim, capsys, tmp_path):
+    portal_sim.reset(state="demo", task_seconds=TASK_SECONDS)
+    manifests, _luns = take_backup(portal_sim, capsys, tmp_path, "f1")
+    portal_sim.set_faults({"task_failures": [{"operations": ["rebuild-vm-volume"], "nth": 1}]})
+    try:
+        run = copy(portal_sim, capsys, tmp_path / "repo", manifests, transport="export", fail_on_error=False, parallel_disks=1)
+    finally:
+        portal_sim.set_faults({})
+    assert [b["status"] for b in run.result["backups"]].count("copied") == 1
+    failure = run.result["failed_vms"][0]
+    assert failure["step"] == "clone" and "x-tower-request-id" in failure["message"]
+    assert not [v for v in portal_sim.state("vm_volumes")["vm_volumes"] if v["name"].startswith(iscsi.BACKUP_PREFIX)]
