@@ -18,7 +18,9 @@ ENDPOINT_VERSIONS = {
     "export-vm-volume": ">=4.6", "export-vm": ">=4.6", "import-vm-volume": ">=4.6", "upload-elf-file": ">=4.6",
     "rebuild-vm-volume": ">=4.6",
     "get-export-file-download-links": ">=4.6", "expand-vm-disk": ">=1.10", "eject-iso-from-vm-cd-rom": ">=1.10",
-    "migrate-vm-across-cluster": ">=4.6",
+    "migrate-vm-across-cluster": ">=4.6", "clone-content-library-vm-template-from-vm": ">=4.6",
+    "convert-content-library-vm-template-from-vm": ">=4.6", "delete-content-library-vm-template": ">=4.6",
+    "create-vm-from-content-library-template": ">=4.6",
 }
 
 

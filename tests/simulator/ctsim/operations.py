@@ -18,6 +18,7 @@ from .disk_operations import DiskMutations
 from .uploads import UploadMutations
 from .store import iso_timestamp
 from .tasks import TaskFailure, TaskPlan
+from .content_library_operations import ContentLibraryTemplateMutations
 from .template_operations import TemplateMutations
 
 BYTE_UNITS = {"B": 1, "KB": 1024, "MB": 1024 ** 2, "GB": 1024 ** 3, "TB": 1024 ** 4, "PB": 1024 ** 5}
@@ -59,6 +60,7 @@ class Mutations:
         self.handlers.update(DiskMutations(self).handlers)
         self.handlers.update(DeviceMutations(self).handlers)
         self.handlers.update(TemplateMutations(self).handlers)
+        self.handlers.update(ContentLibraryTemplateMutations(self).handlers)
         self.handlers.update(LabelMutations(self).handlers)
 
     def run(self, endpoint, body, now, user_id):

@@ -488,6 +488,52 @@ SHAPES = {
         pci_nics          any                        >=4.6
         vm_placement_group any                       >=4.6
     """,
+    # ----- content-library VM templates (4.6) -----
+    "ContentLibraryVmTemplateCreationParams": """
+        name              str                        required
+        vm                obj:VmWhereUniqueInput     required
+        clusters          where:Cluster              required
+        cloud_init_supported bool
+        description       str
+    """,
+    "VmWhereUniqueInput": """
+        id                str
+        local_id          str
+    """,
+    "ContentLibraryVmTemplateDeletionParams": """
+        where             where:ContentLibraryVmTemplate required
+    """,
+    "VmCreateVmFromContentLibraryTemplateParams": """
+        name              str                        required
+        template_id       str                        required
+        is_full_copy      bool                       required
+        cluster_id        str                        required
+        host_id           str
+        folder_id         str
+        description       str
+        guest_os_type     enum:VmGuestsOperationSystem
+        cpu_sockets       int
+        cpu_cores         int
+        vcpu              int
+        memory            num:fii
+        memory_unit       enum:ByteUnit
+        ha                bool
+        firmware          enum:VmFirmware
+        status            enum:VmStatus
+        io_policy         enum:VmDiskIoPolicy
+        max_iops          int
+        max_iops_policy   enum:VmDiskIoRestrictType
+        max_bandwidth     num:fii
+        max_bandwidth_policy enum:VmDiskIoRestrictType
+        max_bandwidth_unit enum:BPSUnit
+        vm_nics           arr:VmNicParams
+        disk_operate      obj:VmDiskOperate
+        cloud_init        obj:TemplateCloudInit
+        gpu_devices       any
+        owner             any
+        pci_nics          any
+        vm_placement_group any
+    """,
     "VmDiskOperate": """
         modify_disks      arr:DiskOperateModifyDisk
         new_disks         obj:VmDiskParams
@@ -574,6 +620,10 @@ BODIES = {
     "convert-vm-template-from-vm": "arr:VmTemplateCreationParams",
     "delete-vm-template": "obj:VmTemplateDeletionParams",
     "create-vm-from-template": "arr:VmCreateVmFromTemplateParams",
+    "clone-content-library-vm-template-from-vm": "arr:ContentLibraryVmTemplateCreationParams",
+    "convert-content-library-vm-template-from-vm": "arr:ContentLibraryVmTemplateCreationParams",
+    "delete-content-library-vm-template": "obj:ContentLibraryVmTemplateDeletionParams",
+    "create-vm-from-content-library-template": "arr:VmCreateVmFromContentLibraryTemplateParams",
     "create-label": "arr:LabelCreationParams",
     "add-labels-to-resources": "obj:AddLabelsToResourcesParams",
     "remove-labels-from-resources": "obj:AddLabelsToResourcesParams",

@@ -166,6 +166,45 @@ EMBEDDED = {
         vpc_local_id         str        >=4.6
         vpc_subnet_local_id  str        >=4.6
     """,
+    "ContentLibraryVmTemplateDisk": """
+        boot                 int        >=4.6
+        bus                  enum:Bus   >=4.6
+        content_library_image_id str?   >=4.6
+        disabled             bool?      >=4.6
+        disk_name            str?       >=4.6
+        index                int        >=4.6
+        max_bandwidth        i64?       >=4.6
+        max_bandwidth_policy enum:VmDiskIoRestrictType? >=4.6
+        max_iops             int?       >=4.6
+        max_iops_policy      enum:VmDiskIoRestrictType? >=4.6
+        path                 str?       >=4.6
+        resident_in_cache    bool?      >=4.6
+        size                 i64?       >=4.6
+        storage_encrypted    bool?      >=4.6
+        storage_policy       enum:VmVolumeElfStoragePolicyType? >=4.6
+        type                 enum:VmDiskType >=4.6
+    """,
+    "ContentLibraryVmTemplateNic": """
+        egress_rate_limit_burst_in_bit float? >=4.6
+        egress_rate_limit_enabled bool? >=4.6
+        egress_rate_limit_max_rate_in_bitps float? >=4.6
+        enabled              bool?      >=4.6
+        index                int        >=4.6
+        ingress_rate_limit_burst_in_bit float? >=4.6
+        ingress_rate_limit_enabled bool? >=4.6
+        ingress_rate_limit_max_rate_in_bitps float? >=4.6
+        mirror               bool?      >=4.6
+        model                enum:VmNicModel? >=4.6
+        type                 enum:VmNicType? >=4.6
+        vlan                 json:FrozenVlan? >=4.6
+        vpc_nic              json:TemplateVpcNic? >=4.6
+    """,
+    "TemplateConfig": """
+        cpu_exclusive_expected_enabled bool? >=4.6
+        guest_os_type        str?       >=4.6
+        minimum_replica      bool?      >=4.6
+        sync_vm_time_on_resume bool?    >=4.6
+    """,
     "FrozenVlan": """
         name                 str
         network_ids          list?      >=4.6
@@ -623,6 +662,44 @@ RESOURCES_TEXT["VmTemplate"] = ("vm_templates", """
     win_opt                              bool
 """)
 
+# A content-library VM template (1.8 and 4.6; 1.10 has none): a template held by CloudTower itself and offered to
+# several clusters. 1.8 only lists them; 4.6 makes them from a VM and creates VMs from them.
+RESOURCES_TEXT["ContentLibraryVmTemplate"] = ("content_library_vm_templates", """
+    architecture                         enum:Architecture        >=4.6
+    clock_offset                         enum:VmClockOffset?      >=4.6
+    cloud_init_supported                 bool
+    clusters                             many:Cluster?            ids
+    cpu                                  json={}                  <4.6
+    cpu                                  json:Cpu?                >=4.6
+    cpu_model                            str?                     >=4.6
+    createdAt                            dt
+    description                          str
+    entityAsyncStatus                    enum:EntityAsyncStatus?
+    firmware                             enum:VmFirmware?         >=4.6
+    guest_os_type                        enum:VmGuestsOperationSystem? <4.6
+    ha                                   bool?                    >=4.6
+    id                                   str
+    io_policy                            enum:VmDiskIoPolicy?     >=4.6
+    labels                               many:Label?
+    max_bandwidth                        i64?                     >=4.6
+    max_bandwidth_policy                 enum:VmDiskIoRestrictType? >=4.6
+    max_iops                             int?                     >=4.6
+    max_iops_policy                      enum:VmDiskIoRestrictType? >=4.6
+    memory                               i64
+    name                                 str
+    os                                   str?                     >=4.6
+    size                                 i64
+    template_config                      json:TemplateConfig?     >=4.6
+    vcpu                                 int
+    video_type                           str?                     >=4.6
+    vm_disks                             json:ContentLibraryVmTemplateDisk[]? >=4.6
+    vm_nics                              json:ContentLibraryVmTemplateNic[]? >=4.6
+    vm_template_uuids                    list
+    vm_templates                         many:VmTemplate?<-content_library_vm_template
+    win_opt                              bool?                    >=4.6
+    zbs_storage_info                     json?=[]                 >=4.6
+""", "!=1.10")
+
 RESOURCES_TEXT["IscsiLun"] = ("iscsi_luns", """
     allowed_initiators                   str
     assigned_size                        i64
@@ -982,6 +1059,10 @@ class Resource:
         self.table = table
         self.fields = fields
         self.by_name = {field.name: field for field in fields}
+        # A field may be declared twice with different types for disjoint versions (ContentLibraryVmTemplate.cpu).
+        self.declarations = {}
+        for field in fields:
+            self.declarations.setdefault(field.name, []).append(field)
         self.hidden = hidden
         self._where_keys = {}
         self._order_keys = {}
@@ -997,8 +1078,7 @@ class Resource:
         return [field for field in self.fields if version in field.versions]
 
     def field(self, name, version):
-        field = self.by_name.get(name)
-        return field if field is not None and version in field.versions else None
+        return next((field for field in self.declarations.get(name, ()) if version in field.versions), None)
 
     def where_keys(self, version):
         """{where key: (field or None for a field-less key, operator suffix)}."""

@@ -23,6 +23,9 @@ MUTATING_ENDPOINTS = (
     "remove-vm-from-folder",
     # VM templates.
     "clone-vm-template-from-vm", "convert-vm-template-from-vm", "delete-vm-template", "create-vm-from-template",
+    # Content-library VM templates (4.6).
+    "clone-content-library-vm-template-from-vm", "convert-content-library-vm-template-from-vm",
+    "delete-content-library-vm-template", "create-vm-from-content-library-template",
     # Labels.
     "create-label", "add-labels-to-resources", "remove-labels-from-resources",
 )
