@@ -14,6 +14,7 @@ import re
 
 from ansible_collections.smartx.cloudtower.plugins.module_utils.errors import AmbiguousNameError, NotFoundError
 from ansible_collections.smartx.cloudtower.plugins.module_utils.api import clusters as api_clusters
+from ansible_collections.smartx.cloudtower.plugins.module_utils.api import content_library_vm_templates as api_library_templates
 from ansible_collections.smartx.cloudtower.plugins.module_utils.api import elf_images as api_elf_images
 from ansible_collections.smartx.cloudtower.plugins.module_utils.api import hosts as api_hosts
 from ansible_collections.smartx.cloudtower.plugins.module_utils.api import snapshots as api_snapshots
@@ -96,6 +97,7 @@ ELF_IMAGE = Resource("ELF image", api_elf_images.READ)
 VM_FOLDER = Resource("VM folder", api_vm_folders.READ)
 VM_VOLUME = Resource("VM volume", api_vms.VOLUMES_READ)
 VM_TEMPLATE = Resource("VM template", api_vm_templates.READ)
+CONTENT_LIBRARY_VM_TEMPLATE = Resource("content-library VM template", api_library_templates.READ)
 
 
 def related_to(relation, record):

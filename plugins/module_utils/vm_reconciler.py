@@ -10,11 +10,14 @@ request bodies of vm_spec.py and the API layer (api/vms.py), so no operation nam
 from __future__ import annotations
 
 from ansible_collections.smartx.cloudtower.plugins.module_utils.api import labels
+from ansible_collections.smartx.cloudtower.plugins.module_utils.api.content_library_vm_templates import offered_to
 from ansible_collections.smartx.cloudtower.plugins.module_utils.api import snapshots as api_snapshots
 from ansible_collections.smartx.cloudtower.plugins.module_utils.api import vms
+from ansible_collections.smartx.cloudtower.plugins.module_utils.content_library import refuse_before_4_6
 from ansible_collections.smartx.cloudtower.plugins.module_utils.errors import CloudTowerError, InputError
 from ansible_collections.smartx.cloudtower.plugins.module_utils.lookups import (
     CLUSTER,
+    CONTENT_LIBRARY_VM_TEMPLATE,
     VM,
     VM_SNAPSHOT,
     VM_TEMPLATE,
@@ -206,6 +209,9 @@ class VmTask:
             origin = VM.resolve(self.client, "clone_from", spec.clone_from)
         elif spec.from_snapshot:
             origin = self.resolve_snapshot(spec.from_snapshot, in_cluster, cluster)
+        elif spec.template_content_library:
+            origin = self.resolve_library_template(cluster)
+            check_cloud_init_nics(spec, origin)
         elif spec.template:
             origin = VM_TEMPLATE.resolve(self.client, "template", spec.template, in_cluster, scope_text("cluster", cluster))
             check_cloud_init_nics(spec, origin)
@@ -227,9 +233,10 @@ class VmTask:
         elif spec.template:
             disks = TemplateDiskPlanner(self.client, spec, refs, origin, self.params.get("purge_disks"),
                                         lambda: self.server_has(vms.EXPAND_DISK_SINCE)) if spec.disks is not None else None
-            operation, body = vms.CREATE_FROM_TEMPLATE, template_body(spec, refs, origin, cluster, status,
-                                                                      disks.plan_template() if disks else None)
-            how = "Create VM %s from template %s%s" % (spec.final_name, label(origin), " with cloud-init" if spec.cloud_init else "")
+            operation = vms.CREATE_FROM_CONTENT_LIBRARY_TEMPLATE if spec.template_content_library else vms.CREATE_FROM_TEMPLATE
+            body = template_body(spec, refs, origin, cluster, status, disks.plan_template() if disks else None)
+            how = "Create VM %s from %stemplate %s%s" % (spec.final_name, "content-library " if spec.template_content_library else "",
+                                                        label(origin), " with cloud-init" if spec.cloud_init else "")
             follow_up = disks.grow_changes() if disks else []
         else:
             operation, body = vms.CREATE, creation_body(spec, refs, cluster, status)
@@ -243,6 +250,15 @@ class VmTask:
             self.changes = dict(self.changes, **device.changes)
         if self.state == "suspended":
             self.plan.add_power(PowerStep(vms.SUSPEND, "Suspend the new VM %s" % spec.final_name))
+
+    def resolve_library_template(self, cluster):
+        """The content-library template the task names, among those offered to the VM's cluster (API 4.6)."""
+        refuse_before_4_6(self.client, "template_content_library", True)
+        if cluster is None:
+            raise InputError("cluster", None, "is required to create VM %s from content-library template %r: CloudTower creates it "
+                                              "in one of the clusters the template is offered to" % (self.spec.final_name, self.spec.template))
+        return CONTENT_LIBRARY_VM_TEMPLATE.resolve(self.client, "template", self.spec.template, offered_to(cluster),
+                                                   "the content library, offered to %s" % scope_text("cluster", cluster))
 
     def predict_new_vm(self, body, origin):
         """The managed fields a new VM will have: the body's, else its source's."""

@@ -283,6 +283,9 @@ class VmSpec:
         self.clone_from = params.get("clone_from")
         self.from_snapshot = params.get("from_snapshot")
         self.template = params.get("template")
+        self.template_content_library = bool(params.get("template_content_library"))
+        if self.template_content_library and not self.template:
+            raise InputError("template_content_library", True, "applies only with template (the content-library template to create the VM from)")
         self.cloud_init = params.get("cloud_init")
         if self.cloud_init is not None:
             if not self.template:
@@ -465,7 +468,8 @@ def rebuild_body(spec, refs, snapshot, cluster, status):
 
 
 def template_body(spec, refs, template, cluster, status, disk_operate=None):
-    """One VmCreateVmFromTemplateParams: a linked clone of the template, with the task's overrides and cloud-init."""
+    """One VmCreateVmFromTemplateParams (or VmCreateVmFromContentLibraryTemplateParams, the same keys; a content-library
+    template has no cluster, so cluster_id is always set): a linked clone of the template, with the task's overrides and cloud-init."""
     body = {"template_id": template["id"], "name": spec.final_name, "is_full_copy": False, "status": status}
     body = _derived_body(body, spec, refs, cluster, template)
     if disk_operate:

@@ -18,7 +18,8 @@ description:
     not matched by name.
   - A missing VM is created from the options (C(create-vm)), cloned from another VM (O(clone_from), C(clone-vm)),
     rebuilt from a VM snapshot (O(from_snapshot), C(rebuild-vm-from-snapshot)) or created from a VM template with
-    cloud-init (O(template), O(cloud_init), C(create-vm-from-template)). Running the same task again finds
+    cloud-init (O(template), O(cloud_init), C(create-vm-from-template); from a content-library template with
+    O(template_content_library), C(create-vm-from-content-library-template)). Running the same task again finds
     the VM by name and creates nothing.
   - When the reply to a create is lost (no reply within O(request_timeout)), the module looks for the VM it made
     (by name, in its cluster, within O(retry_timeout)) and carries on with it instead of failing. When several
@@ -327,6 +328,16 @@ options:
         and with O(purge_disks=true) the template's disks no entry matches are left out. The template's CD-ROM drives
         are kept.
     type: str
+  template_content_library:
+    description:
+      - V(true) makes O(template) a template of CloudTower's content library (CloudTower API 4.6; see
+        M(smartx.cloudtower.cloudtower_vm_template) and its O(smartx.cloudtower.cloudtower_vm_template#module:content_library)),
+        found by name or id among those offered to O(cluster), which is then required. The VM is created with
+        C(create-vm-from-content-library-template), with the same overrides, O(disks) and O(cloud_init) as from a
+        cluster template.
+      - Refused on a CloudTower older than 4.6, naming the option, before any change is sent.
+    type: bool
+    default: false
   cloud_init:
     description:
       - Guest customisation of a VM created from a O(template) whose guest has cloud-init (the template's
@@ -563,6 +574,18 @@ EXAMPLES = r"""
     wait_for: [vmtools, ip]
   register: app
 
+- name: A VM from a content-library template (CloudTower 4.6) with cloud-init, DHCP on its first NIC
+  smartx.cloudtower.cloudtower_vm:
+    name: app-08
+    cluster: prod-cluster
+    template: rocky-9-library
+    template_content_library: true
+    cloud_init:
+      hostname: app-08
+      networks:
+        - type: dhcp
+    state: running
+
 - name: Delete a VM and its snapshots, powering it off first
   smartx.cloudtower.cloudtower_vm:
     name: web-2
@@ -700,6 +723,7 @@ def argument_spec():
         delete_snapshots=dict(type="bool", default=False),
         recycle_bin=dict(type="bool", default=False),
         template=dict(type="str"),
+        template_content_library=dict(type="bool", default=False),
         cloud_init=dict(type="dict", options=cloud_init_suboptions()),
         wait_for=dict(type="list", elements="str", choices=["vmtools", "ip"]),
         wait_for_timeout=dict(type="int", default=600),

@@ -19,6 +19,9 @@ description:
     by converting it (O(mode=convert), C(convert-vm-template-from-vm), the VM becomes the template and is gone).
   - Create VMs from a template with M(smartx.cloudtower.cloudtower_vm) and its O(smartx.cloudtower.cloudtower_vm#module:template)
     option, with cloud-init.
+  - With O(content_library=true) (CloudTower API 4.6) the template is one of CloudTower's content library instead of a
+    cluster's, made with C(clone-content-library-vm-template-from-vm) or C(convert-content-library-vm-template-from-vm)
+    and deleted with C(delete-content-library-vm-template).
 author:
   - smartx.cloudtower contributors (@smartx-cloudtower)
 extends_documentation_fragment:
@@ -39,8 +42,22 @@ options:
     type: str
     required: true
   cluster:
-    description: Cluster (name or id) of the template, and of O(vm) when it is given by name.
+    description:
+      - Cluster (name or id) of the template, and of O(vm) when it is given by name.
+      - With O(content_library=true) only the cluster of O(vm): a new content-library template is offered to the cluster
+        of its VM.
     type: str
+  content_library:
+    description:
+      - V(true) manages a template of CloudTower's content library (C(ContentLibraryVmTemplate), CloudTower API 4.6)
+        instead of a cluster's. The option is named after CloudTower's own name for it, in its UI and its operations
+        (C(*-content-library-vm-template*)).
+      - Such a template is identified by O(name) in the whole content library, not within a cluster, and VMs are created
+        from it in any cluster it is offered to (M(smartx.cloudtower.cloudtower_vm) with
+        O(smartx.cloudtower.cloudtower_vm#module:template_content_library=true)).
+      - Refused on a CloudTower older than 4.6, naming the option, before any change is sent.
+    type: bool
+    default: false
   vm:
     description:
       - The VM (name or id, within O(cluster) when given) to make the template from. Required when the template does
@@ -88,6 +105,13 @@ EXAMPLES = r"""
     mode: convert
     cloud_init_supported: false
 
+- name: A content-library template (CloudTower 4.6), offered to the cluster of its VM
+  smartx.cloudtower.cloudtower_vm_template:
+    name: rocky-9-library
+    content_library: true
+    cluster: prod-cluster
+    vm: rocky-9-golden
+
 - name: Delete a template
   smartx.cloudtower.cloudtower_vm_template:
     name: rocky-9-cloud-old
@@ -98,8 +122,9 @@ EXAMPLES = r"""
 RETURN = r"""
 template:
   description:
-    - The template as CloudTower shows it after the change (all fields of C(get-vm-templates)); as read when nothing
-      changed or in check mode; V(null) when there is none.
+    - The template as CloudTower shows it after the change (all fields of C(get-vm-templates), or of
+      C(get-content-library-vm-templates) with O(content_library=true)); as read when nothing changed or in check mode;
+      V(null) when there is none.
   returned: always
   type: dict
   sample:
@@ -139,6 +164,7 @@ def main():
         argument_spec=dict(
             name=dict(type="str", required=True),
             cluster=dict(type="str"),
+            content_library=dict(type="bool", default=False),
             vm=dict(type="str"),
             mode=dict(type="str", choices=list(MODES), default="clone"),
             cloud_init_supported=dict(type="bool", default=True),

@@ -18,7 +18,9 @@ CREATE = "create-vm"
 CLONE = "clone-vm"
 REBUILD = "rebuild-vm-from-snapshot"
 CREATE_FROM_TEMPLATE = "create-vm-from-template"
-CREATING = (CREATE, CLONE, REBUILD, CREATE_FROM_TEMPLATE)
+# API 4.6: a VM from a content-library template (api/content_library_vm_templates.py).
+CREATE_FROM_CONTENT_LIBRARY_TEMPLATE = "create-vm-from-content-library-template"
+CREATING = (CREATE, CLONE, REBUILD, CREATE_FROM_TEMPLATE, CREATE_FROM_CONTENT_LIBRARY_TEMPLATE)
 UPDATE_BASIC_INFO = "update-vm-basic-info"
 DELETE = "delete-vm"
 MOVE_TO_RECYCLE_BIN = "move-vm-to-recycle"

@@ -103,3 +103,54 @@ def test_template_disks_grow_after_creation_and_cloud_init_needs_a_template(simu
     no_nic = run_module(vm_module, simulator, capsys, name="y", cluster="cluster-a", template="tpl-web",
                         cloud_init={"networks": [{"type": "dhcp"}, {"type": "dhcp"}]})
     assert no_nic.result["failed"] and "cloud_init.networks[1].nic" in no_nic.result["msg"] and no_nic.sent == []
+
+
+LIBRARY = dict(name="lib-web", content_library=True, cluster="cluster-a", vm="web-01")
+FROM_LIBRARY = dict(FROM_TEMPLATE, name="app-08", template="lib-web", template_content_library=True)
+
+
+def test_content_library_template_check_apply_again_and_a_vm_from_it_with_cloud_init(simulator, capsys):
+    simulator.reset(state="demo", api_version="4.6.0", task_seconds=0.05)
+    check = run_module(template_module, simulator, capsys, check_mode=True, **LIBRARY)
+    assert check.result["changed"] and check.sent == [] and check.result["actions"][0]["operation"] == "clone-content-library-vm-template-from-vm"
+    made = run_module(template_module, simulator, capsys, **LIBRARY)
+    assert made.sent == ["clone-content-library-vm-template-from-vm"] and made.result["template"]["name"] == "lib-web"
+    assert [c["name"] for c in made.result["template"]["clusters"]] == ["cluster-a"]
+    body = [r for r in request_log(simulator) if r["endpoint"] == "clone-content-library-vm-template-from-vm"][0]["body"][0]
+    assert body["clusters"] == {"id_in": [made.result["template"]["clusters"][0]["id"]]}
+    again = run_module(template_module, simulator, capsys, **LIBRARY)
+    assert not again.result["changed"] and again.requested == ["login", "get-deploys", "get-content-library-vm-templates"]
+    # The cluster templates are another list: neither module mixes the two.
+    assert run_module(template_info, simulator, capsys, query="[].name").result["query_result"] == []
+    listed = run_module(template_info, simulator, capsys, content_library=True, cluster="cluster-a", query="[].name")
+    assert listed.result["query_result"] == ["lib-web"]
+    assert run_module(template_info, simulator, capsys, content_library=True, cluster="cluster-b").result["count"] == 0
+    created = run_module(vm_module, simulator, capsys, **FROM_LIBRARY)
+    assert created.sent == ["create-vm-from-content-library-template"], created.result
+    assert created.result["ips"] == ["10.20.100.57"] and PASSWORD not in json.dumps(created.result) + json.dumps(request_log(simulator))
+    sent = [r for r in request_log(simulator) if r["endpoint"] == "create-vm-from-content-library-template"][0]["body"][0]
+    assert sent["cluster_id"] == body["clusters"]["id_in"][0] and sent["cloud_init"]["hostname"] == "app-07"
+    assert not run_module(vm_module, simulator, capsys, **FROM_LIBRARY).result["changed"]
+    elsewhere = run_module(vm_module, simulator, capsys, **dict(FROM_LIBRARY, name="app-09", cluster="cluster-b", nics=None, cloud_init=None))
+    assert elsewhere.result["failed"] and elsewhere.sent == [] and "offered to cluster cluster-b" in elsewhere.result["msg"]
+    gone = run_module(template_module, simulator, capsys, **dict(LIBRARY, state="absent"))
+    assert gone.sent == ["delete-content-library-vm-template"] and gone.result["template"] is None
+    assert not run_module(template_module, simulator, capsys, **dict(LIBRARY, state="absent")).result["changed"]
+
+
+@pytest.mark.parametrize("api_version", ("1.8.0", "1.10.0"))
+def test_content_library_refused_before_4_6_naming_the_option(simulator, capsys, api_version):
+    simulator.reset(state="demo", api_version=api_version, task_seconds=0.05)
+    for module, options in ((template_module, LIBRARY), (template_info, dict(content_library=True)), (vm_module, FROM_LIBRARY)):
+        refused = run_module(module, simulator, capsys, **options)
+        assert refused.result["failed"] and refused.sent == [], refused.result
+        assert "'content_library'" in refused.result["msg"] or "'template_content_library'" in refused.result["msg"]
+        assert "True" in refused.result["msg"] and "4.6" in refused.result["msg"]
+
+
+def test_template_content_library_needs_template_and_cluster(simulator, capsys):
+    simulator.reset(state="demo", api_version="4.6.0", task_seconds=0.05)
+    alone = run_module(vm_module, simulator, capsys, name="x", cluster="cluster-a", vcpu=1, memory="1GiB", template_content_library=True)
+    assert alone.result["failed"] and "template_content_library" in alone.result["msg"] and alone.sent == []
+    no_cluster = run_module(vm_module, simulator, capsys, name="x", template="lib-web", template_content_library=True)
+    assert no_cluster.result["failed"] and "'cluster'" in no_cluster.result["msg"] and no_cluster.sent == []
