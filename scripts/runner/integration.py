@@ -47,7 +47,7 @@ WEIGHTS = {
     "role_report": 9,
     "tls": 10,
     "cloudtower_auth": 7,
-    "cloudtower_vm_template": 7,
+    "cloudtower_vm_template": 12,
     "cloudtower_vm_devices": 10,
     "cloudtower_placement_info": 4,
     "cloudtower_vm_migration": 8,
