@@ -235,8 +235,8 @@ class VmTask:
                                         lambda: self.server_has(vms.EXPAND_DISK_SINCE)) if spec.disks is not None else None
             operation = vms.CREATE_FROM_CONTENT_LIBRARY_TEMPLATE if spec.template_content_library else vms.CREATE_FROM_TEMPLATE
             body = template_body(spec, refs, origin, cluster, status, disks.plan_template() if disks else None)
-            how = "Create VM %s from %stemplate %s%s" % (spec.final_name, "content-library " if spec.template_content_library else "",
-                                                        label(origin), " with cloud-init" if spec.cloud_init else "")
+            kind = "content-library template" if spec.template_content_library else "template"
+            how = "Create VM %s from %s %s%s" % (spec.final_name, kind, label(origin), " with cloud-init" if spec.cloud_init else "")
             follow_up = disks.grow_changes() if disks else []
         else:
             operation, body = vms.CREATE, creation_body(spec, refs, cluster, status)

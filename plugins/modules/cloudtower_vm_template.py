@@ -44,7 +44,7 @@ options:
   cluster:
     description:
       - Cluster (name or id) of the template, and of O(vm) when it is given by name.
-      - With O(content_library=true) only the cluster of O(vm): a new content-library template is offered to the cluster
+      - With O(content_library=true) only the cluster of O(vm); a new content-library template is offered to the cluster
         of its VM.
     type: str
   content_library:

@@ -106,7 +106,16 @@ def test_template_disks_grow_after_creation_and_cloud_init_needs_a_template(simu
 
 
 LIBRARY = dict(name="lib-web", content_library=True, cluster="cluster-a", vm="web-01")
-FROM_LIBRARY = dict(FROM_TEMPLATE, name="app-08", template="lib-web", template_content_library=True)
+
+
+def variant(task, **changes):
+    """task with some options changed (None leaves an option out)."""
+    changed = dict(task)
+    changed.update(changes)
+    return {key: value for key, value in changed.items() if value is not None}
+
+
+FROM_LIBRARY = variant(FROM_TEMPLATE, name="app-08", template="lib-web", template_content_library=True)
 
 
 def test_content_library_template_check_apply_again_and_a_vm_from_it_with_cloud_init(simulator, capsys):
@@ -131,11 +140,11 @@ def test_content_library_template_check_apply_again_and_a_vm_from_it_with_cloud_
     sent = [r for r in request_log(simulator) if r["endpoint"] == "create-vm-from-content-library-template"][0]["body"][0]
     assert sent["cluster_id"] == body["clusters"]["id_in"][0] and sent["cloud_init"]["hostname"] == "app-07"
     assert not run_module(vm_module, simulator, capsys, **FROM_LIBRARY).result["changed"]
-    elsewhere = run_module(vm_module, simulator, capsys, **dict(FROM_LIBRARY, name="app-09", cluster="cluster-b", nics=None, cloud_init=None))
+    elsewhere = run_module(vm_module, simulator, capsys, **variant(FROM_LIBRARY, name="app-09", cluster="cluster-b", nics=None, cloud_init=None))
     assert elsewhere.result["failed"] and elsewhere.sent == [] and "offered to cluster cluster-b" in elsewhere.result["msg"]
-    gone = run_module(template_module, simulator, capsys, **dict(LIBRARY, state="absent"))
+    gone = run_module(template_module, simulator, capsys, **variant(LIBRARY, state="absent"))
     assert gone.sent == ["delete-content-library-vm-template"] and gone.result["template"] is None
-    assert not run_module(template_module, simulator, capsys, **dict(LIBRARY, state="absent")).result["changed"]
+    assert not run_module(template_module, simulator, capsys, **variant(LIBRARY, state="absent")).result["changed"]
 
 
 @pytest.mark.parametrize("api_version", ("1.8.0", "1.10.0"))
