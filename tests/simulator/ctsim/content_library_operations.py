@@ -128,33 +128,20 @@ class ContentLibraryTemplateMutations(TemplateMutations):
             answers.append({"task_id": task["id"], "data": {"id": template["id"]}})
         return answers
 
-    def create_vms(self, body, now, user_id):
-        specs = []
-        for position, item in enumerate(body):
-            path = "body[%d]" % position
-            template = self.store.get(TABLE, item["template_id"])
-            if template is None or template.get("entityAsyncStatus") == "CREATING":
-                raise bad_request(TEMPLATE_NOT_FOUND, "%s.template_id %s does not exist" % (path, item["template_id"]))
-            if item["cluster_id"] not in template["clusters"]:
-                raise bad_request(CLUSTER_NOT_OFFERED, "%s.cluster_id %s: content library VM template %s is not offered to that cluster"
-                                  % (path, item["cluster_id"], template["name"]))
-            frozen = dict(template, cluster=item["cluster_id"], vm_disks=template["_frozen_disks"],
-                          vm_nics=self._nics_in_cluster(template["_frozen_nics"], item["cluster_id"]))
-            base = self._spec_from_template(frozen)
-            if item.get("disk_operate") is not None:
-                base["disks"] = self._operate_disks(base["disks"], item["disk_operate"], item["cluster_id"], path)
-            spec = self.core._creation_spec(item, base, path)
-            spec["cloud_init"] = self._cloud_init(template, item.get("cloud_init"), len(spec["nics"]), path)
-            self._configure_nics(spec)
-            specs.append((template, spec))
-        answers = []
-        for template, spec in specs:
-            answer = self.core._create_from_spec("create-vm-from-content-library-template",
-                                                 "Create a VM from content library template %s" % template["name"], spec, now, user_id)
-            if spec["cloud_init"] is not None:
-                self.store.update("vms", answer["data"]["id"], {"_cloud_init": spec["cloud_init"], "cloud_init_supported": True}, now)
-            answers.append(answer)
-        return answers
+    CREATE_OPERATION = "create-vm-from-content-library-template"
+    TEMPLATE_KIND = "content library template"
+
+    def _vm_spec(self, item, path):
+        """(template, spec) for one item of create-vm-from-content-library-template, in the item's cluster."""
+        template = self.store.get(TABLE, item["template_id"])
+        if template is None or template.get("entityAsyncStatus") == "CREATING":
+            raise bad_request(TEMPLATE_NOT_FOUND, "%s.template_id %s does not exist" % (path, item["template_id"]))
+        if item["cluster_id"] not in template["clusters"]:
+            raise bad_request(CLUSTER_NOT_OFFERED, "%s.cluster_id %s: content library VM template %s is not offered to that cluster"
+                              % (path, item["cluster_id"], template["name"]))
+        frozen = dict(template, cluster=item["cluster_id"], vm_disks=template["_frozen_disks"],
+                      vm_nics=self._nics_in_cluster(template["_frozen_nics"], item["cluster_id"]))
+        return template, self._spec_for_item(template, self._spec_from_template(frozen), item, item["cluster_id"], path)
 
     def _nics_in_cluster(self, frozen_nics, cluster_id):
         """[assumed] A NIC whose VLAN is not in the VM's cluster is left out (vm_nics sets the NICs there)."""

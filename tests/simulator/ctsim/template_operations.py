@@ -120,28 +120,37 @@ class TemplateMutations:
 
     # ----- VMs from a template ----------------------------------------------------------------------------
 
+    # The operation create_vms answers and the kind of template its task description names (subclasses change both).
+    CREATE_OPERATION = "create-vm-from-template"
+    TEMPLATE_KIND = "template"
+
     def create_vms(self, body, now, user_id):
-        specs = []
-        for position, item in enumerate(body):
-            path = "body[%d]" % position
-            template = self.store.get("vm_templates", item["template_id"])
-            if template is None or template.get("entityAsyncStatus") == "CREATING":
-                raise bad_request(TEMPLATE_NOT_FOUND, "%s.template_id %s does not exist" % (path, item["template_id"]))
-            base = self._spec_from_template(template)
-            if item.get("disk_operate") is not None:
-                base["disks"] = self._operate_disks(base["disks"], item["disk_operate"], template["cluster"], path)
-            spec = self.core._creation_spec(item, base, path)
-            spec["cloud_init"] = self._cloud_init(template, item.get("cloud_init"), len(spec["nics"]), path)
-            self._configure_nics(spec)
-            specs.append((template, spec))
+        # Every item is checked before the first VM is created: a bad item leaves nothing behind.
+        specs = [self._vm_spec(item, "body[%d]" % position) for position, item in enumerate(body)]
         answers = []
         for template, spec in specs:
-            answer = self.core._create_from_spec("create-vm-from-template", "Create a VM from template %s" % template["name"], spec,
-                                                 now, user_id)
+            answer = self.core._create_from_spec(self.CREATE_OPERATION, "Create a VM from %s %s" % (self.TEMPLATE_KIND, template["name"]),
+                                                 spec, now, user_id)
             if spec["cloud_init"] is not None:
                 self.store.update("vms", answer["data"]["id"], {"_cloud_init": spec["cloud_init"], "cloud_init_supported": True}, now)
             answers.append(answer)
         return answers
+
+    def _vm_spec(self, item, path):
+        """(template, the VM's creation spec) for one item of create-vm-from-template."""
+        template = self.store.get("vm_templates", item["template_id"])
+        if template is None or template.get("entityAsyncStatus") == "CREATING":
+            raise bad_request(TEMPLATE_NOT_FOUND, "%s.template_id %s does not exist" % (path, item["template_id"]))
+        return template, self._spec_for_item(template, self._spec_from_template(template), item, template["cluster"], path)
+
+    def _spec_for_item(self, template, base, item, cluster_id, path):
+        """The item's overrides, disk operations, cloud-init and NICs applied to the template's spec."""
+        if item.get("disk_operate") is not None:
+            base["disks"] = self._operate_disks(base["disks"], item["disk_operate"], cluster_id, path)
+        spec = self.core._creation_spec(item, base, path)
+        spec["cloud_init"] = self._cloud_init(template, item.get("cloud_init"), len(spec["nics"]), path)
+        self._configure_nics(spec)
+        return spec
 
     def _spec_from_template(self, template):
         snapshot_like = dict(template, _guest_os_type=template.get("_guest_os_type"))
