@@ -34,6 +34,9 @@ class DataPlaneAdmin:
             return actions.get((method, verb))
         if parts == ["dataplane", "faults"]:
             return {"POST": self.simulator.set_dataplane_faults, "GET": lambda _body: self.simulator.dataplane_faults()}.get(method)
+        if parts == ["dataplane", "downloads"]:
+            return {"GET": lambda _body: self.simulator.dataplane_downloads(),
+                    "DELETE": lambda _body: self.simulator.dataplane_downloads(clear=True)}.get(method)
         if parts[:2] == ["dataplane", "export-files"] and len(parts) == 3 and method == "DELETE":
             # Export files expire on a real CloudTower; this makes one go now (its links stop working).
             return lambda _body: self.simulator.delete_export_file(parts[2])

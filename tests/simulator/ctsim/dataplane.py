@@ -39,7 +39,21 @@ class DataPlane:
         # Called (with no arguments) to re-sync a restarted portal with the current state; set by the Simulator.
         self.resync = None
         self.portal_lock = threading.RLock()
+        # Download requests of export links as served (GET /__sim/dataplane/downloads): what a resume asked for.
+        self.downloads = []
+        self.downloads_lock = threading.Lock()
         atexit.register(self.close)
+
+    def record_download(self, served):
+        with self.downloads_lock:
+            self.downloads.append(dict(served, seq=len(self.downloads) + 1, time=time.time()))
+
+    def download_log(self, clear=False):
+        with self.downloads_lock:
+            entries = list(self.downloads)
+            if clear:
+                self.downloads = []
+            return entries
 
     def set_faults(self, spec):
         """Replace the data-plane fault spec (portal_down takes effect at once)."""

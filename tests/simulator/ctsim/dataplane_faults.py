@@ -5,8 +5,11 @@ task_failures of the API fault spec, with operations ["export-vm-volume", "impor
     {"portal_down": true,
      "iscsi_drops":          [{"after_seconds": 0.3, "refuse_seconds": 2, "next": 1}],
      "download_errors":      [{"status": 500, "nth": 1}],
-     "download_truncations": [{"after_bytes": 65536, "next": 1}],
+     "download_truncations": [{"after_bytes": 65536, "next": 1}, {"after_bytes": 800000, "reset": false}],
      "upload_chunk_refusals": [{"chunk": 2, "status": 500}]}
+
+A truncation resets the connection (RST, like a crashed proxy: the client's kernel may discard bytes it had not read
+yet) unless "reset" is false: then the server closes it (FIN) and every byte it sent reaches the client first.
 
 Counting (nth/next/share) works as in the API fault spec. What fired is listed under "events".
 """
@@ -20,7 +23,7 @@ from .faults import CountingRule, FaultSpecError, _as_list
 RULE_KEYS = {
     "iscsi_drops": ("after_seconds", "refuse_seconds", "nth", "next", "share"),
     "download_errors": ("status", "nth", "next", "share"),
-    "download_truncations": ("after_bytes", "nth", "next", "share"),
+    "download_truncations": ("after_bytes", "reset", "nth", "next", "share"),
     "upload_chunk_refusals": ("chunk", "status", "nth", "next", "share"),
 }
 TOP_LEVEL_KEYS = ("portal_down",) + tuple(RULE_KEYS)
@@ -65,6 +68,8 @@ class DataPlaneFaults:
             _number(rule, "refuse_seconds", 0.0)
         elif key == "download_truncations":
             _number(rule, "after_bytes", None)
+            if not isinstance(rule.get("reset", True), bool):
+                raise FaultSpecError("reset must be true or false")
         elif key == "upload_chunk_refusals":
             _number(rule, "chunk", None, minimum=1)
         if key in ("download_errors", "upload_chunk_refusals") and rule.get("status", 500) not in ERROR_STATUSES:
@@ -79,7 +84,7 @@ class DataPlaneFaults:
             return {"spec": self.spec, "events": list(self.events)}
 
     def download_fault(self):
-        """None, ("status", code) or ("truncate", bytes) for one download request."""
+        """None, ("status", code) or ("truncate", bytes, reset) for one download request."""
         with self.lock:
             for rule in self.rules["download_errors"]:
                 if rule.fires():
@@ -89,7 +94,7 @@ class DataPlaneFaults:
                 outcome = None
                 for rule in self.rules["download_truncations"]:
                     if rule.fires():
-                        outcome = ("truncate", int(rule.spec["after_bytes"]))
+                        outcome = ("truncate", int(rule.spec["after_bytes"]), rule.spec.get("reset", True))
                         break
         if outcome:
             self.record("download_" + outcome[0], value=outcome[1])

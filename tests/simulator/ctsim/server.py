@@ -130,6 +130,14 @@ class Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(payload)
 
+    def close_early(self):
+        """Close an unfinished reply with FIN: the client reads every byte sent, then the end before Content-Length."""
+        self.close_connection = True
+        try:
+            self.connection.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+
     def drop_connection(self):
         """Close with a TCP reset and no reply, like a crashed proxy."""
         self.close_connection = True

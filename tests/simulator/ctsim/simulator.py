@@ -162,6 +162,7 @@ class Simulator:
             self._state_ready.set()
             self.current_config = config
             self.log.clear()
+            self.dataplane.download_log(clear=True)
             if self.dataplane.faults.spec:
                 self.dataplane.set_faults({})
             self.dataplane.sync(new_state.store)
@@ -272,6 +273,11 @@ class Simulator:
 
     def dataplane_faults(self):
         return self.dataplane.faults.report()
+
+    def dataplane_downloads(self, clear=False):
+        """The download requests of export links since the last reset (or clear): method, path (never the secret),
+        range (the Range header or None), status, bytes_sent, dropped (a fault cut the reply), seq, time."""
+        return self.dataplane.download_log(clear)
 
     def before_call(self, state, endpoint, now):
         """Hook of the API exchange (under the lock): live data the call may read."""

@@ -1,19 +1,27 @@
 # -*- coding: utf-8 -*-
 # Copyright: smartx.cloudtower contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The export downloader against a real HTTP server: dropped connections resumed with Range, bad files refused."""
+"""The export downloader against a real HTTP server: dropped connections resumed with Range, bad files refused; and
+against the simulator's own export links, cut by its data-plane fault."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import http.server
+import json
+import os
 import re
+import shutil
 import threading
 
 import pytest
 import requests
 
-from ansible_collections.smartx.cloudtower.plugins.module_utils import downloads
+from ansible_collections.smartx.cloudtower.plugins.module_utils import downloads, volume_export
+from ansible_collections.smartx.cloudtower.plugins.module_utils.client import CloudTowerClient, ConnectionSettings
+from ansible_collections.smartx.cloudtower.plugins.module_utils.tasks import TaskWaiter
+from ansible_collections.smartx.cloudtower.tests.unit.simulator_harness import PASSWORD, USERNAME
 
 DATA = bytes(range(256)) * 4096 + b"tail"  # 1 MiB and 4 bytes: more than one chunk
 
@@ -135,3 +143,43 @@ def test_a_4xx_answer_fails_at_once(serve, tmp_path):
     with pytest.raises(downloads.DownloadError) as raised:
         fetch(server, tmp_path / "f")
     assert "HTTP 404" in raised.value.message and len(server.seen) == 1
+
+
+def exported_volume(simulator, data):
+    """A 4.6 volume holding data, exported as the export transport exports (QCOW2): (client, export file, link)."""
+    simulator.reset(state="demo", api_version="4.6.0")
+    client = CloudTowerClient(ConnectionSettings(simulator.url, USERNAME, PASSWORD))
+    waiter = TaskWaiter(client, 60)
+    cluster_id = client.call("get-clusters", {"first": 1})[0]["id"]
+    replies = client.mutate("create-vm-volume", [{"cluster_id": cluster_id, "name": "resume-me", "size": len(data), "sharing": False,
+                                                  "elf_storage_policy": "REPLICA_2_THIN_PROVISION"}])
+    waiter.wait([r["task_id"] for r in replies])
+    simulator.write_volume(replies[0]["data"]["id"], {"offset": 0, "data": base64.b64encode(data).decode("ascii")})
+    exporter = volume_export.VolumeExporter(client, waiter)
+    export_file = exporter.export(replies[0]["data"]["id"], "export for the resume test")
+    return client, export_file, exporter.link(export_file)
+
+
+@pytest.mark.skipif(shutil.which("qemu-img") is None, reason="the simulator's QCOW2 exports need qemu-img (qemu-utils)")
+def test_a_download_the_simulator_cuts_after_several_chunks_resumes_with_range_byte_identical(simulator, tmp_path):
+    client, export_file, link = exported_volume(simulator, os.urandom(4 * 1024 * 1024))
+    size, listed_md5 = int(export_file["files"][0]["fileSize"]), volume_export.listed_md5(export_file)
+    # Three whole chunks and part of a fourth, then the server closes: all of them reach the client first (a reset
+    # could make its kernel discard what it had not read yet, and the resume start at 0).
+    cut = 3 * downloads.CHUNK + 12345
+    simulator.dataplane_downloads(clear=True)
+    simulator.set_dataplane_faults({"download_truncations": [{"after_bytes": cut, "reset": False, "next": 1}]})
+    try:
+        result = volume_export.download_export(client.session, link, export_file, str(tmp_path / "disk.qcow2"), "disk 0")
+    finally:
+        simulator.set_dataplane_faults({})
+    served = simulator.dataplane_downloads()
+    assert (tmp_path / "disk.qcow2").read_bytes() == requests.get(link, timeout=30).content
+    first, second = served
+    assert (first["range"], first["status"], first["dropped"], first["bytes_sent"]) == (None, 200, True, cut)
+    resumed_at = int(re.match(r"bytes=(\d+)-$", second["range"]).group(1))
+    # More than one chunk was written before the drop, and nothing past what the server sent.
+    assert 2 * downloads.CHUNK <= resumed_at <= cut
+    assert (second["status"], second["dropped"], second["bytes_sent"]) == (206, False, size - resumed_at)
+    assert result == {"size": size, "resumed": 1, "digests": {"md5": listed_md5}} and listed_md5
+    assert "secret" not in json.dumps(served) and link.split("?", 1)[1] not in json.dumps(served)
