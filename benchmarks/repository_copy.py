@@ -6,7 +6,7 @@
 throughput (issue 16).
 
     PYTHONPATH=<dir holding ansible_collections> python benchmarks/repository_copy.py [--data-mib 100] [--write-mib 16]
-        [--disks 8] [--disk-data-mib 64] [--parallel 1,4] [--export-rounds 2]
+        [--disks 8] [--disk-data-mib 64] [--parallel 1,4] [--export-rounds 4]
 
 A 40 GiB demo disk (web-01) gets --data-mib of random data; it is backed up (full), a guest writes --write-mib,
 and it is backed up again (increment). A plain `qemu-img convert` of a clone of the same LUN snapshot into QCOW2,
@@ -15,6 +15,9 @@ timed in the same run, is the reference for throughput. Then --disks disks of th
 time each kind of step took summed over the disks. The export transport copies the same snapshot of the 40 GiB disk,
 alternating --export-rounds times with a plain streaming download (requests, 1 MiB chunks, nothing checked) of an
 export of the same volume snapshot. Nothing is asserted; the figures are printed as markdown.
+Export figures are wall seconds with the downloading thread's CPU seconds; every timed download follows an untimed
+warm-up of the same link and its file is removed once measured (why: warm_up), and the copy's own download is timed
+right after a plain download of its own link.
 Needs root (tgtd), tgt, qemu-utils, qemu-block-extra and libiscsi-bin (tests/simulator/ctsim/dataplane_deps.py).
 """
 
@@ -22,6 +25,7 @@ import argparse
 import base64
 import json
 import os
+import shutil
 import subprocess
 import tempfile
 import time
@@ -132,59 +136,135 @@ def plain_convert(client, waiter, settings, cluster_id, lun_snapshot_id, portal,
         api.delete_luns([clone["id"]])
 
 
-def plain_download(client, waiter, volume_snapshot_id, out):
-    """The reference of the export transport: rebuild, export, then a plain streaming download (timed alone), then our
-    downloader on the same link (timed alone, md5 checked after it as the copy does), delete.
-    Returns (plain seconds, bytes, our downloader's seconds)."""
+def measured(function, *args, **kwargs):
+    """(function's result, wall seconds, CPU seconds of the calling thread: the download's own, not the in-process
+    simulator's that serves it)."""
+    started, cpu = time.monotonic(), time.thread_time()
+    result = function(*args, **kwargs)
+    return result, time.monotonic() - started, time.thread_time() - cpu
+
+
+def plain_streaming_download(session, link, out):
+    """The reference: requests, 1 MiB chunks, nothing checked."""
+    with session.get(link, stream=True, timeout=60) as response, open(out, "wb") as stream:
+        response.raise_for_status()
+        for chunk in response.iter_content(chunk_size=MIB):
+            stream.write(chunk)
+
+
+def measured_download(out, function, *args, **kwargs):
+    """(bytes, wall, CPU) of one download into out, which is then removed: the next download writes into the pages this
+    one freed."""
+    _result, wall, cpu = measured(function, *args, **kwargs)
+    size = os.path.getsize(out)
+    os.unlink(out)
+    return size, wall, cpu
+
+
+def warm_up(session, link, out):
+    """An untimed plain download of the link, removed at once. On this VM a write into page-cache pages freed a moment
+    ago costs a quarter of the CPU of a write into memory the guest has not touched for a while (benchmarks/README.md),
+    and the export that made the link has just taken fresh memory: without this, whichever download comes first pays
+    2-5x more per byte and the order decides the ratio."""
+    measured_download(out, plain_streaming_download, session, link, out)
+
+
+def reference_downloads(client, waiter, volume_snapshot_id, out, ours_first):
+    """Rebuild and export the volume snapshot, then on the same link, after a warm-up, a plain streaming download and
+    our downloader (size checked, md5 left to the copy as it does), each removed once measured, in the given order:
+    {"plain": (wall, CPU), "alone": (wall, CPU), "size": bytes}."""
     exporter = volume_export.VolumeExporter(client, waiter)
     volume_id, tasks = exporter.start_rebuild(volume_snapshot_id, "bench-plain-download", "benchmark")
     exporter.wait(tasks, "rebuild for the plain download")
     try:
         export_file = exporter.export(volume_id, "export for the plain download")
         link = exporter.link(export_file)
-        started = time.monotonic()
-        with client.session.get(link, stream=True, timeout=60) as response, open(out, "wb") as stream:
-            response.raise_for_status()
-            for chunk in response.iter_content(chunk_size=MIB):
-                stream.write(chunk)
-        plain = time.monotonic() - started
-        started = time.monotonic()
-        ORIGINAL_DOWNLOAD(client.session, link, export_file, out + ".ours", "bench", check_md5=False)
-        return plain, os.path.getsize(out), time.monotonic() - started
+        runs = {"plain": lambda: measured_download(out, plain_streaming_download, client.session, link, out),
+                "alone": lambda: measured_download(out, ORIGINAL_DOWNLOAD, client.session, link, export_file, out, "bench",
+                                                   check_md5=False)}
+        warm_up(client.session, link, out)
+        figures = {}
+        for name in (("alone", "plain") if ours_first else ("plain", "alone")):
+            size, wall, cpu = runs[name]()
+            figures[name] = (wall, cpu)
+            figures["size"] = size
+        return figures
     finally:
         exporter.delete([volume_id])
 
 
+def export_copy(client, waiter, path, repository):
+    """Our export copy of one snapshot manifest. Right before the copy's own download, on its link: a warm-up, then a
+    plain streaming download (removed once measured), so the two write into memory alike, side by side; the
+    repository is removed after the copy. ((plain wall, CPU), (our wall, CPU), the disk step's seconds without the
+    two added downloads, spent by kind)."""
+    taken = []
+
+    def download_beside_plain(session, link, export_file, out, *args, **kwargs):
+        plain, started = os.path.join(repository, "plain-beside-the-copy"), time.monotonic()
+        warm_up(session, link, plain)
+        taken.append(measured_download(plain, plain_streaming_download, session, link, plain)[1:])
+        taken.append(time.monotonic() - started)
+        result, wall, cpu = measured(ORIGINAL_DOWNLOAD, session, link, export_file, out, *args, **kwargs)
+        taken.append((wall, cpu))
+        return result
+
+    instrumented, volume_export.download_export = volume_export.download_export, timed(
+        "export download (streamed, size checked; md5 beside qemu-img)", download_beside_plain)
+    SPENT.clear()
+    try:
+        manifest, _seconds = copy_once(client, waiter, CopySettings(repository, host_label="bench", transport="export"), path)
+    finally:
+        volume_export.download_export = instrumented
+        shutil.rmtree(repository, ignore_errors=True)
+    plain, added, ours = taken
+    spent = dict(SPENT, **{"export download (streamed, size checked; md5 beside qemu-img)": ours[0]})
+    # The disk's own time without the warm-up and the plain download put before its download.
+    return plain, ours, manifest["disks"][0]["backup"]["duration"] - added, spent
+
+
 def export_rounds(client, waiter, work, path, rounds):
-    """Our export copy of one snapshot manifest and a plain download of the same volume snapshot, alternating:
-    [(plain seconds, bytes, our download seconds, our disk seconds, spent by kind, our downloader alone)]."""
+    """The reference downloads of a volume snapshot (plain and our downloader alone, the order alternating round by
+    round) and our export copy of the same snapshot with a plain download of the copy's own link beside it:
+    [{"plain", "alone", "plain_beside", "copy": (wall, CPU), "size", "duration", "spent", "order"}]."""
     with open(path, encoding="utf-8") as stream:
         frozen = [d for d in json.load(stream)["snapshot"]["vm_disks"] if d["type"] == "DISK"][0]
     snapshot = client.call("get-vm-volume-snapshots", {"where": {"local_id": frozen["vm_volume_snapshot_uuid"]}})[0]
     results = []
     for number in range(rounds):
-        plain, size, alone = plain_download(client, waiter, snapshot["id"], os.path.join(work, "plain-%d.qcow2" % number))
-        SPENT.clear()
-        settings = CopySettings(os.path.join(work, "repo-export-%d" % number), host_label="bench", transport="export")
-        manifest, _seconds = copy_once(client, waiter, settings, path)
-        download = SPENT.get("export download (streamed, size and md5 checked)", 0.0)
-        results.append((plain, size, download, manifest["disks"][0]["backup"]["duration"], dict(SPENT), alone))
+        ours_first = number % 2 == 1
+        figures = reference_downloads(client, waiter, snapshot["id"], os.path.join(work, "plain.qcow2"), ours_first)
+        plain_beside, download, duration, spent = export_copy(client, waiter, path, os.path.join(work, "repo-export"))
+        figures.update(plain_beside=plain_beside, copy=download, duration=duration, spent=spent,
+                       order="ours, plain" if ours_first else "plain, ours")
+        results.append(figures)
     return results
 
 
+def median(values):
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2.0
+
+
 def print_export(results):
-    print("\n| Export transport, one 40 GiB disk (round) | plain streaming download | our downloader alone, same link "
-          "| ratio | our download inside the copy | ratio | our whole disk step | ratio |")
-    print("|---|---|---|---|---|---|---|---|")
-    for number, (plain, size, download, duration, _spent, alone) in enumerate(results, 1):
-        print("| %d: %.1f MiB QCOW2 | %.2f s | %.2f s | %.2fx | %.2f s | %.2fx | %.2f s | %.2fx |" % (
-            number, size / float(MIB), plain, alone, plain / alone, download, plain / download if download else 0.0, duration,
-            plain / duration))
-    middle = len(results) // 2
-    plain, alone, ours = (sorted(r[index] for r in results)[middle] for index in (0, 5, 2))
-    print("| median of %d rounds | %.2f s | %.2f s | %.2fx | %.2f s | %.2fx | | |" % (len(results), plain, alone, plain / alone, ours, plain / ours))
-    for kind in sorted(results[-1][4]):
-        print("| export copy, last round: %s | %.2f s |" % (kind, results[-1][4][kind]))
+    print("\n| Export transport, one 40 GiB disk (round: order alone) | plain streaming download, wall (CPU) | our downloader "
+          "alone, same link | ratio | plain download beside the copy | our download inside the copy | ratio | our whole disk "
+          "step | ratio to plain beside |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for number, r in enumerate(results, 1):
+        plain, alone, beside, copy = r["plain"], r["alone"], r["plain_beside"], r["copy"]
+        print("| %d: %s, %.1f MiB QCOW2 | %.2f s (%.2f) | %.2f s (%.2f) | %.2fx | %.2f s (%.2f) | %.2f s (%.2f) | %.2fx | %.2f s "
+              "| %.2fx |" % (number, r["order"], r["size"] / float(MIB), plain[0], plain[1], alone[0], alone[1], plain[0] / alone[0],
+                             beside[0], beside[1], copy[0], copy[1], beside[0] / copy[0], r["duration"], beside[0] / r["duration"]))
+    medians = [median(r[name][index] for r in results) for name in ("plain", "alone", "plain_beside", "copy") for index in (0, 1)]
+    ratios = [[r[plain][0] / r[ours][0] for r in results] for plain, ours in (("plain", "alone"), ("plain_beside", "copy"))]
+    print("| median of %d rounds | %.2f s (%.2f) | %.2f s (%.2f) | %.2fx (%.2f-%.2f) | %.2f s (%.2f) | %.2f s (%.2f) | "
+          "%.2fx (%.2f-%.2f) | | |" % (
+              (len(results),) + tuple(medians[:4]) + (median(ratios[0]), min(ratios[0]), max(ratios[0])) + tuple(medians[4:])
+              + (median(ratios[1]), min(ratios[1]), max(ratios[1]))))
+    for kind in sorted(results[-1]["spent"]):
+        print("| export copy, last round: %s | %.2f s |" % (kind, results[-1]["spent"][kind]))
 
 
 def parallel_runs(sim, client, waiter, work, portal, disks, data_mib, levels):
@@ -235,7 +315,7 @@ def main():
     parser.add_argument("--disks", type=int, default=8, help="disks of the parallelism comparison (0: leave it out)")
     parser.add_argument("--disk-data-mib", type=int, default=64)
     parser.add_argument("--parallel", default="1,4", help="parallel_disks values compared, side by side")
-    parser.add_argument("--export-rounds", type=int, default=2, help="export copies vs plain downloads (0: leave it out)")
+    parser.add_argument("--export-rounds", type=int, default=4, help="export copies vs plain downloads (0: leave it out)")
     args = parser.parse_args()
     instrument()
     with tempfile.TemporaryDirectory() as work:
