@@ -17,7 +17,7 @@ import copy
 import os
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait as futures_wait
 
 from ansible_collections.smartx.cloudtower.plugins.module_utils import volume_export
 from ansible_collections.smartx.cloudtower.plugins.module_utils.api import iscsi
@@ -149,6 +149,7 @@ class Copier:
         self.in_flight = []
         self.target_actions = []
         self.undeleted = []
+        self.background = None
 
     # ----- per cluster -----------------------------------------------------------------------------------------
     def api_step(self, call, *args):
@@ -216,8 +217,13 @@ class Copier:
 
     # ----- per disk --------------------------------------------------------------------------------------------
     def copy_disk(self, vm_copy, disk, plan, place):
-        """Read (through the transport), check, digest, rename. What the transport made on the cluster for the read (a
-        cloned LUN, a temporary volume) is deleted in every case. Returns the disk's backup entry."""
+        """Read (through the transport), check, digest, rename. Returns the disk's backup entry.
+
+        What the transport made on the cluster for the read (a cloned LUN, a temporary volume) is deleted in every
+        case: after a failed read at once, after a good one beside the verification (the deletion is mostly a task
+        wait on the cluster's side, the verification this host's CPU and disk). The file keeps its temporary name
+        until both are over and the transport's own checks (an export's md5) passed.
+        """
         index = disk.get("index")
         final = os.path.join(vm_copy.directory, repo.disk_file_name(index))
         temporary = repo.temporary_name(final, self.token)
@@ -225,9 +231,17 @@ class Copier:
         # Streaming qemu-img's progress only pays when someone reads the board.
         progress = self.progress.reporter((id(vm_copy), index)) if self.progress.path else None
         opened = self.export_source if self.settings.transport == "export" else self.iscsi_source
-        with opened(vm_copy, disk, place, temporary, progress) as (source, secret):
+        with contextlib.ExitStack() as stack:
+            source, secret = stack.enter_context(opened(vm_copy, disk, place, temporary, progress))
             source_digest = transports.read_image(self.runner, source, temporary, plan["backing"], progress, secret)
+            release = stack.pop_all()
+        released = self.background.submit(release.close)
+        try:
             entry = self.check_new_file(temporary, disk, source_digest, progress)
+        except BaseException:
+            futures_wait([released])  # over before the disk counts as failed; its own error would hide this one
+            raise
+        released.result()
         repo.finish_file(temporary, final, self.settings.file_mode)
         entry.update(file=os.path.basename(final), transport=self.settings.transport, backing=plan["backing"],
                      backing_backup=plan["backing_backup"], chain_depth=plan["depth"], stored_size=repo.stored_size(final),
@@ -407,7 +421,10 @@ class Copier:
                 vm_copy.fail(disk.get("index"), "write", str(error))
             self.progress.done(key, "failed")
 
-        with ThreadPoolExecutor(max_workers=max(1, self.settings.parallel_disks)) as pool:
+        workers = max(1, self.settings.parallel_disks)
+        # The transports' cleanups (copy_disk) have threads of their own, so a worker verifies while its clone goes.
+        with ThreadPoolExecutor(max_workers=workers) as pool, ThreadPoolExecutor(max_workers=workers) as background:
+            self.background = background
             list(pool.map(work, jobs))
         return outcomes
 

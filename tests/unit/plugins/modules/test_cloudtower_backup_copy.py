@@ -22,6 +22,7 @@ import time
 import pytest
 
 from ansible_collections.smartx.cloudtower.plugins.module_utils import repository as repo
+from ansible_collections.smartx.cloudtower.plugins.module_utils import transports
 from ansible_collections.smartx.cloudtower.plugins.module_utils import volume_export
 from ansible_collections.smartx.cloudtower.plugins.module_utils.api import iscsi
 from ansible_collections.smartx.cloudtower.plugins.module_utils.client import CloudTowerClient, ConnectionSettings
@@ -201,6 +202,24 @@ def test_a_failing_clone_fails_only_its_vm_and_names_disk_step_and_request(porta
     assert failure["step"] == "clone" and failure["disk"] == 0 and "x-tower-request-id" in failure["message"]
     failed = next(b for b in run.result["backups"] if b["status"] == "failed")
     assert not os.path.exists(os.path.join(failed["path"], "manifest.json"))
+
+
+def test_a_copy_that_does_not_verify_is_not_kept_and_its_clone_is_deleted_all_the_same(portal_sim, capsys, tmp_path, monkeypatch):
+    # The clone is deleted beside the verification (copy_disk): a verification that fails must still see it gone
+    # before the module returns, and the file must never get its final name.
+    portal_sim.reset(state="demo", task_seconds=TASK_SECONDS)
+    repository = tmp_path / "repo"
+    manifests, dummy = take_backup(portal_sim, capsys, tmp_path, "v1", vms=("web-01",))
+    monkeypatch.setattr(transports, "check_image", lambda runner, path: "qemu-img check: 1 corruption(s), 0 error(s)")
+    run = copy(portal_sim, capsys, repository, manifests)
+    assert run.result["failed"]
+    failure = run.result["failed_vms"][0]
+    assert failure["step"] == "verify" and failure["disk"] == 0 and "1 corruption(s)" in failure["message"]
+    backup = run.result["backups"][0]
+    assert backup["status"] == "failed"
+    assert not [name for name in ("disk-0.qcow2", "manifest.json") if os.path.exists(os.path.join(backup["path"], name))]
+    assert [lun for lun in portal_sim.state()["iscsi_luns"] if lun["name"].startswith("smartx-cloudtower-backup-")] == []
+    assert "delete-iscsi-lun" in run.sent and run.result["clones_not_deleted"] == []
 
 
 def wait_for(probe, seconds):
