@@ -6,16 +6,17 @@
 throughput (issue 16).
 
     PYTHONPATH=<dir holding ansible_collections> python benchmarks/repository_copy.py [--data-mib 100] [--write-mib 16]
-        [--disks 8] [--disk-data-mib 64] [--parallel 1,4] [--export-rounds 4]
+        [--disks 8] [--disk-data-mib 64] [--parallel 1,4] [--parallel-rounds 3] [--export-rounds 4]
 
 A 40 GiB demo disk (web-01) gets --data-mib of random data; it is backed up (full), a guest writes --write-mib,
 and it is backed up again (increment). A plain `qemu-img convert` of a clone of the same LUN snapshot into QCOW2,
 timed in the same run, is the reference for throughput. Then --disks disks of the demo VMs of cluster-a (each with
---disk-data-mib of random data) are backed up with each --parallel value in turn, side by side in one run, with the
-time each kind of step took summed over the disks. The export transport copies the same snapshot of the 40 GiB disk,
-alternating --export-rounds times with a plain streaming download (requests, 1 MiB chunks, nothing checked) of an
-export of the same volume snapshot. Nothing is asserted; the figures are printed as markdown.
-Export figures are wall seconds with the downloading thread's CPU seconds; every timed download follows an untimed
+--disk-data-mib of random data) are backed up with each --parallel value in turn, --parallel-rounds times, side by
+side in one run, with the wall and CPU time each kind of step took summed over the disks and the CPU time of this
+process (the copy and the in-process simulator), of the commands (qemu-img) and of tgtd. The export transport copies
+the same snapshot of the 40 GiB disk, alternating --export-rounds times with a plain streaming download (requests,
+1 MiB chunks, nothing checked) of an export of the same volume snapshot. Nothing is asserted; the figures are printed as
+markdown. Export figures are wall seconds with the downloading thread's CPU seconds; every timed download follows an untimed
 warm-up of the same link and its file is removed once measured (why: warm_up), and the copy's own download is timed
 right after a plain download of its own link.
 Needs root (tgtd), tgt, qemu-utils, qemu-block-extra and libiscsi-bin (tests/simulator/ctsim/dataplane_deps.py).
@@ -28,6 +29,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 
 # pylint: disable=import-error
@@ -44,17 +46,20 @@ PASSWORD = "bench-password"
 
 
 SPENT = {}
+CPU = {}
 ORIGINAL_DOWNLOAD = volume_export.download_export
 
 
 def timed(kind, function):
-    """function, adding the seconds each call takes to SPENT[kind] (the copy's Python steps and API calls)."""
+    """function, adding the seconds each call takes to SPENT[kind] (the copy's Python steps and API calls) and the CPU
+    seconds of its thread to CPU[kind] (an API call's CPU is the simulator's, in its own threads: not counted here)."""
     def wrapper(*args, **kwargs):
-        started = time.monotonic()
+        started, cpu = time.monotonic(), time.thread_time()
         try:
             return function(*args, **kwargs)
         finally:
             SPENT[kind] = SPENT.get(kind, 0.0) + time.monotonic() - started
+            CPU[kind] = CPU.get(kind, 0.0) + time.thread_time() - cpu
     return wrapper
 
 
@@ -75,13 +80,30 @@ def instrument():
 def run(argv):
     """The copy's command runner, timing each kind of command (qemu-img convert, check, info; qemu-io)."""
     started = time.monotonic()
-    done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    returncode, out, err, cpu = run_measured(argv)
     kind = " ".join(argv[:2])
     if kind == "qemu-img convert":
         reads = "--image-opts" in argv or any(arg.endswith(".export.tmp") for arg in argv)
         kind += " (read)" if reads else " (to raw, digest)" if "raw" in argv else " (patch)"
     SPENT[kind] = SPENT.get(kind, 0.0) + time.monotonic() - started
-    return done.returncode, done.stdout, done.stderr
+    CPU[kind] = CPU.get(kind, 0.0) + cpu
+    return returncode, out, err
+
+
+def run_measured(argv):
+    """(rc, stdout, stderr, CPU seconds of the command): wait4 gives the child's own usage, thread by thread."""
+    with subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
+        outputs = {}
+        readers = [threading.Thread(target=lambda name=name, stream=stream: outputs.__setitem__(name, stream.read()))
+                   for name, stream in (("out", process.stdout), ("err", process.stderr))]
+        for reader in readers:
+            reader.start()
+        for reader in readers:
+            reader.join()
+        _pid, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+    return (process.returncode, outputs["out"].decode("utf-8", "replace"), outputs["err"].decode("utf-8", "replace"),
+            usage.ru_utime + usage.ru_stime)
 
 
 def write_random(sim, volume_id, offset, length):
@@ -267,8 +289,10 @@ def print_export(results):
         print("| export copy, last round: %s | %.2f s |" % (kind, results[-1]["spent"][kind]))
 
 
-def parallel_runs(sim, client, waiter, work, portal, disks, data_mib, levels):
-    """Back the same snapshots of `disks` disks up once per parallelism level: [(level, seconds, spent by kind)]."""
+def parallel_runs(sim, client, waiter, work, portal, disks, data_mib, levels, rounds):
+    """Back the same snapshots of `disks` disks up once per parallelism level, the levels alternating for `rounds`
+    rounds (other load on the machine then weighs on every level alike): {level: [(seconds, disks, wall by kind,
+    CPU by kind, CPU by process)]}."""
     vms = client.call("get-vms", {"where": {"cluster": {"name": "cluster-a"}, "name_in": ["web-01", "web-02", "db-01", "db-02", "build-01"]}})
     chosen, paths = 0, []
     for vm in sorted(vms, key=lambda v: v["name"]):
@@ -279,33 +303,65 @@ def parallel_runs(sim, client, waiter, work, portal, disks, data_mib, levels):
             write_random(sim, disk["vm_volume"]["id"], 0, data_mib * MIB)
         chosen += min(len(vm_disks), disks - chosen)
         paths.append(snapshot_manifest(client, waiter, vm, "par-%s" % vm["id"], work)[0])
-    results = []
-    for level in levels:
-        SPENT.clear()
-        settings = CopySettings(os.path.join(work, "repo-p%d" % level), iscsi_portal=portal, host_label="bench", parallel_disks=level)
-        copier = Copier(client, waiter, run, settings)
-        copies, _failures = load_vm_copies(paths, settings)
-        started = time.monotonic()
-        copier.run(copies)
-        elapsed = time.monotonic() - started
-        failed = [c.failure for c in copies if c.failure]
-        if failed:
-            raise SystemExit("parallel copy failed: %s" % failed)
-        copied = sum(len(c.disks) for c in copies)
-        results.append((level, elapsed, copied, dict(SPENT)))
+    results = {level: [] for level in levels}
+    tgtd = sim.dataplane.portal.process.pid
+    for number in range(rounds):
+        for level in levels:
+            SPENT.clear()
+            CPU.clear()
+            settings = CopySettings(os.path.join(work, "repo-p%d-%d" % (level, number)), iscsi_portal=portal, host_label="bench",
+                                    parallel_disks=level)
+            copier = Copier(client, waiter, run, settings)
+            copies, _failures = load_vm_copies(paths, settings)
+            before = process_cpu(tgtd)
+            started = time.monotonic()
+            copier.run(copies)
+            elapsed = time.monotonic() - started
+            used = {kind: seconds - before[kind] for kind, seconds in process_cpu(tgtd).items()}
+            failed = [c.failure for c in copies if c.failure]
+            if failed:
+                raise SystemExit("parallel copy failed: %s" % failed)
+            results[level].append((elapsed, sum(len(c.disks) for c in copies), dict(SPENT), dict(CPU), used))
     return results
 
 
+def process_cpu(tgtd_pid):
+    """CPU seconds so far of: this process (the copy's threads and the in-process simulator), the commands it ran
+    (qemu-img, qemu-io, the simulator's tgtadm) and the simulator's tgtd."""
+    times = os.times()
+    with open("/proc/%d/stat" % tgtd_pid, encoding="ascii") as stream:
+        fields = stream.read().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return {"this process: copy threads + in-process simulator": times.user + times.system,
+            "commands: qemu-img, qemu-io, tgtadm": times.children_user + times.children_system,
+            "tgtd (the portal)": (int(fields[11]) + int(fields[12])) / float(ticks)}
+
+
+def median_round(rounds):
+    """The round of median wall time (its figures stay consistent with each other)."""
+    return sorted(rounds, key=lambda r: r[0])[len(rounds) // 2]
+
+
 def print_parallel(results, data_mib):
-    levels = [r[0] for r in results]
-    print("\n| %d disks, %d MiB of data each | %s |" % (results[0][2], data_mib, " | ".join("parallel_disks %d" % l for l in levels)))
+    levels = sorted(results)
+    base = levels[0]
+    medians = {level: median_round(results[level]) for level in levels}
+    print("\n| %d disks, %d MiB of data each, %d round(s), levels alternating | %s |" % (
+        medians[base][1], data_mib, len(results[base]), " | ".join("parallel_disks %d" % level for level in levels)))
     print("|---|%s" % ("---|" * len(levels)))
-    print("| wall time of the copy | %s |" % " | ".join("%.2f s" % r[1] for r in results))
-    base = results[0][1]
-    print("| ratio to parallel_disks %d | %s |" % (levels[0], " | ".join("%.2fx" % (r[1] / base) for r in results)))
-    kinds = sorted(set().union(*(r[3] for r in results)))
+    print("| wall time of the copy, every round | %s |" % " | ".join(
+        ", ".join("%.2f s" % r[0] for r in results[level]) for level in levels))
+    print("| ratio to parallel_disks %d, round by round | %s |" % (base, " | ".join(
+        ", ".join("%.2fx" % (mine[0] / theirs[0]) for mine, theirs in zip(results[level], results[base])) for level in levels)))
+    print("| median round: wall time | %s |" % " | ".join("%.2f s" % medians[level][0] for level in levels))
+    for kind in sorted(medians[base][4]):
+        print("| median round: CPU of %s | %s |" % (kind, " | ".join("%.2f s" % medians[level][4][kind] for level in levels)))
+    print("| median round: our CPU / wall time (cores kept busy) | %s |" % " | ".join(
+        "%.2f" % (sum(medians[level][4].values()) / medians[level][0]) for level in levels))
+    kinds = sorted(set().union(*(medians[level][2] for level in levels)))
     for kind in kinds:
-        print("| %s (summed over disks) | %s |" % (kind, " | ".join("%.2f s" % r[3].get(kind, 0.0) for r in results)))
+        print("| median round: %s, summed over disks: wall / CPU | %s |" % (kind, " | ".join(
+            "%.2f s / %.2f s" % (medians[level][2].get(kind, 0.0), medians[level][3].get(kind, 0.0)) for level in levels)))
 
 
 def main():
@@ -315,6 +371,7 @@ def main():
     parser.add_argument("--disks", type=int, default=8, help="disks of the parallelism comparison (0: leave it out)")
     parser.add_argument("--disk-data-mib", type=int, default=64)
     parser.add_argument("--parallel", default="1,4", help="parallel_disks values compared, side by side")
+    parser.add_argument("--parallel-rounds", type=int, default=3, help="rounds of the comparison, the levels alternating")
     parser.add_argument("--export-rounds", type=int, default=4, help="export copies vs plain downloads (0: leave it out)")
     args = parser.parse_args()
     instrument()
@@ -332,7 +389,7 @@ def main():
             settings = CopySettings(os.path.join(work, "repo"), iscsi_portal=portal, host_label="bench")
             first_path, entries = snapshot_manifest(client, waiter, vm, "bench-1", work)
             full, full_seconds = copy_once(client, waiter, settings, first_path)
-            full_spent = dict(SPENT)
+            full_spent, full_cpu = dict(SPENT), dict(CPU)
             plain = plain_convert(client, waiter, settings, vm["cluster"]["id"], entries[0]["lun_snapshot"]["id"], portal,
                                   os.path.join(work, "plain.qcow2"))
             write_random(sim, volume["id"], 20 * 1024 * MIB, args.write_mib * MIB)
@@ -340,7 +397,8 @@ def main():
             incremental, incremental_seconds = copy_once(client, waiter, settings, second_path)
             exports = export_rounds(client, waiter, work, first_path, args.export_rounds) if args.export_rounds else []
             levels = [int(level) for level in args.parallel.split(",")]
-            parallel = parallel_runs(sim, client, waiter, work, portal, args.disks, args.disk_data_mib, levels) if args.disks else []
+            parallel = (parallel_runs(sim, client, waiter, work, portal, args.disks, args.disk_data_mib, levels, args.parallel_rounds)
+                        if args.disks else {})
         finally:
             sim.stop()
     disk, increment = full["disks"][0]["backup"], incremental["disks"][0]["backup"]
@@ -352,7 +410,7 @@ def main():
     print("| plain qemu-img convert of the same LUN | %.2f s |" % plain)
     print("| throughput, plain convert time / our disk time | %.2fx |" % (plain / disk["duration"]))
     for kind, seconds in sorted(full_spent.items()):
-        print("| full backup: %s | %.2f s |" % (kind, seconds))
+        print("| full backup: %s: wall / CPU | %.2f s / %.2f s |" % (kind, seconds, full_cpu.get(kind, 0.0)))
     print("| increment after %d MiB of guest writes | %.1f MiB stored, %.2f s |" % (
         args.write_mib, increment["stored_size"] / float(MIB), incremental_seconds))
     if exports:
