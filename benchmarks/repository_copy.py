@@ -409,6 +409,9 @@ def main():
     print("| full backup, the disk's own time (clone, read, check, digest, delete) | %.2f s |" % disk["duration"])
     print("| plain qemu-img convert of the same LUN | %.2f s |" % plain)
     print("| throughput, plain convert time / our disk time | %.2fx |" % (plain / disk["duration"]))
+    read = full_spent.get("qemu-img convert (read)")
+    if read:
+        print("| read phase: plain convert time / our qemu-img read of the LUN | %.2fx |" % (plain / read))
     for kind, seconds in sorted(full_spent.items()):
         print("| full backup: %s: wall / CPU | %.2f s / %.2f s |" % (kind, seconds, full_cpu.get(kind, 0.0)))
     print("| increment after %d MiB of guest writes | %.1f MiB stored, %.2f s |" % (
