@@ -8,13 +8,15 @@ check mode, each step followed by a read of the simulator's request log. As sepa
 tasks around 4 module runs, and each task costs a worker fork and its templating; here it is one task. The
 module still runs the way Ansible runs it (AnsiballZ, its own process, check and diff mode set per step), so the
 results are the module's own. It logs in to the suite's simulator (cloudtower_sim_url, cloudtower_sim_username,
-cloudtower_sim_password) unless args name cloudtower_host and the rest: module_defaults apply to this task's own
+cloudtower_sim_password) unless args name cloudtower_host and the rest, or login is false (for a module that
+takes no connection, e.g. cloudtower_backup_manifest): module_defaults apply to this task's own
 action, not to the module it runs, and ansible-core applies them to another module only through private functions.
 
     simulator_run:
       module: smartx.cloudtower.cloudtower_vm_snapshot
       args: {vm: db-01, name: nightly}
       steps: [check, apply, apply, check]      # default: [apply]
+      login: true                              # default: log in to the suite's simulator
     register: runs
 
 runs.steps: one entry per step, in order: {step, result (the module's result), requests (the simulator's request
@@ -43,7 +45,7 @@ class ActionModule(ActionBase):
     """simulator_run: see the module docstring."""
 
     TRANSFERS_FILES = False
-    _VALID_ARGS = frozenset(("module", "args", "steps", "url"))
+    _VALID_ARGS = frozenset(("module", "args", "steps", "url", "login"))
 
     def run(self, tmp=None, task_vars=None):
         super().run(tmp, task_vars)
@@ -57,7 +59,9 @@ class ActionModule(ActionBase):
         if unknown:
             raise AnsibleActionFail("simulator_run steps must be among %s, got %s" % (list(STEPS), unknown))
         admin = lookup_loader.get("simulator_admin", loader=self._loader, templar=self._templar)
-        args = self.with_simulator_connection(dict(self._task.args.get("args") or {}), url, task_vars)
+        args = dict(self._task.args.get("args") or {})
+        if self._task.args.get("login", True):
+            args = self.with_simulator_connection(args, url, task_vars)
         try:
             return {"changed": False, "steps": [self.run_step(module, args, step, admin, url, task_vars) for step in steps]}
         finally:
