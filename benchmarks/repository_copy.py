@@ -16,16 +16,18 @@ side in one run, with the wall and CPU time each kind of step took summed over t
 process (the copy and the in-process simulator), of the commands (qemu-img) and of tgtd. The export transport copies
 the same snapshot of the 40 GiB disk, alternating --export-rounds times with a plain streaming download (requests,
 1 MiB chunks, nothing checked) of an export of the same volume snapshot. Nothing is asserted; the figures are printed as
-markdown. Export figures are wall seconds with the downloading thread's CPU seconds; every timed download follows an untimed
-warm-up of the same link and its file is removed once measured (why: warm_up), and the copy's own download is timed
-right after a plain download of its own link.
+markdown. Export figures are wall seconds with the downloading thread's CPU seconds (user + system); every timed
+download follows an untimed warm-up of the same link and its file is removed once measured (why: warm_up); the copy's
+own download is timed beside a plain download of its own link; plain goes first in odd rounds, ours in even ones.
 Needs root (tgtd), tgt, qemu-utils, qemu-block-extra and libiscsi-bin (tests/simulator/ctsim/dataplane_deps.py).
 """
 
 import argparse
 import base64
 import json
+import math
 import os
+import resource
 import shutil
 import subprocess
 import tempfile
@@ -158,12 +160,19 @@ def plain_convert(client, waiter, settings, cluster_id, lun_snapshot_id, portal,
         api.delete_luns([clone["id"]])
 
 
+def thread_cpu():
+    """(user, system) CPU seconds of the calling thread: the downloader's own work, and the kernel's (socket reads, page
+    cache) on its behalf; the in-process simulator's threads that serve the link are not counted."""
+    usage = resource.getrusage(resource.RUSAGE_THREAD)
+    return usage.ru_utime, usage.ru_stime
+
+
 def measured(function, *args, **kwargs):
-    """(function's result, wall seconds, CPU seconds of the calling thread: the download's own, not the in-process
-    simulator's that serves it)."""
-    started, cpu = time.monotonic(), time.thread_time()
+    """(function's result, wall seconds, (user, system) CPU seconds of the calling thread)."""
+    started, cpu = time.monotonic(), thread_cpu()
     result = function(*args, **kwargs)
-    return result, time.monotonic() - started, time.thread_time() - cpu
+    user, system = thread_cpu()
+    return result, time.monotonic() - started, (user - cpu[0], system - cpu[1])
 
 
 def plain_streaming_download(session, link, out):
@@ -175,12 +184,11 @@ def plain_streaming_download(session, link, out):
 
 
 def measured_download(out, function, *args, **kwargs):
-    """(bytes, wall, CPU) of one download into out, which is then removed: the next download writes into the pages this
-    one freed."""
+    """(wall, CPU) of one download into out, which is then removed: the next download writes into the pages this one
+    freed."""
     _result, wall, cpu = measured(function, *args, **kwargs)
-    size = os.path.getsize(out)
     os.unlink(out)
-    return size, wall, cpu
+    return wall, cpu
 
 
 def warm_up(session, link, out):
@@ -205,30 +213,33 @@ def reference_downloads(client, waiter, volume_snapshot_id, out, ours_first):
                 "alone": lambda: measured_download(out, ORIGINAL_DOWNLOAD, client.session, link, export_file, out, "bench",
                                                    check_md5=False)}
         warm_up(client.session, link, out)
-        figures = {}
+        figures = {"size": int(export_file["files"][0]["fileSize"])}
         for name in (("alone", "plain") if ours_first else ("plain", "alone")):
-            size, wall, cpu = runs[name]()
-            figures[name] = (wall, cpu)
-            figures["size"] = size
+            figures[name] = runs[name]()
         return figures
     finally:
         exporter.delete([volume_id])
 
 
-def export_copy(client, waiter, path, repository):
-    """Our export copy of one snapshot manifest. Right before the copy's own download, on its link: a warm-up, then a
-    plain streaming download (removed once measured), so the two write into memory alike, side by side; the
-    repository is removed after the copy. ((plain wall, CPU), (our wall, CPU), the disk step's seconds without the
-    two added downloads, spent by kind)."""
-    taken = []
+def export_copy(client, waiter, path, repository, ours_first):
+    """Our export copy of one snapshot manifest, with a plain streaming download of the copy's own link (removed once
+    measured) beside the copy's download: after a warm-up, plain first or ours first as asked. The repository is removed
+    after the copy. ((plain wall, CPU), (our wall, CPU), the disk step's seconds without the added downloads, spent by
+    kind)."""
+    taken = {}
 
     def download_beside_plain(session, link, export_file, out, *args, **kwargs):
         plain, started = os.path.join(repository, "plain-beside-the-copy"), time.monotonic()
         warm_up(session, link, plain)
-        taken.append(measured_download(plain, plain_streaming_download, session, link, plain)[1:])
-        taken.append(time.monotonic() - started)
+        if not ours_first:
+            taken["plain"] = measured_download(plain, plain_streaming_download, session, link, plain)
+        taken["added"] = time.monotonic() - started
         result, wall, cpu = measured(ORIGINAL_DOWNLOAD, session, link, export_file, out, *args, **kwargs)
-        taken.append((wall, cpu))
+        taken["ours"] = (wall, cpu)
+        if ours_first:
+            started = time.monotonic()
+            taken["plain"] = measured_download(plain, plain_streaming_download, session, link, plain)
+            taken["added"] += time.monotonic() - started
         return result
 
     instrumented, volume_export.download_export = volume_export.download_export, timed(
@@ -239,15 +250,13 @@ def export_copy(client, waiter, path, repository):
     finally:
         volume_export.download_export = instrumented
         shutil.rmtree(repository, ignore_errors=True)
-    plain, added, ours = taken
-    spent = dict(SPENT, **{"export download (streamed, size checked; md5 beside qemu-img)": ours[0]})
-    # The disk's own time without the warm-up and the plain download put before its download.
-    return plain, ours, manifest["disks"][0]["backup"]["duration"] - added, spent
+    spent = dict(SPENT, **{"export download (streamed, size checked; md5 beside qemu-img)": taken["ours"][0]})
+    return taken["plain"], taken["ours"], manifest["disks"][0]["backup"]["duration"] - taken["added"], spent
 
 
 def export_rounds(client, waiter, work, path, rounds):
-    """The reference downloads of a volume snapshot (plain and our downloader alone, the order alternating round by
-    round) and our export copy of the same snapshot with a plain download of the copy's own link beside it:
+    """The reference downloads of a volume snapshot (plain and our downloader alone) and our export copy of the same
+    snapshot with a plain download of the copy's own link beside it; plain first in odd rounds, ours first in even ones:
     [{"plain", "alone", "plain_beside", "copy": (wall, CPU), "size", "duration", "spent", "order"}]."""
     with open(path, encoding="utf-8") as stream:
         frozen = [d for d in json.load(stream)["snapshot"]["vm_disks"] if d["type"] == "DISK"][0]
@@ -256,9 +265,9 @@ def export_rounds(client, waiter, work, path, rounds):
     for number in range(rounds):
         ours_first = number % 2 == 1
         figures = reference_downloads(client, waiter, snapshot["id"], os.path.join(work, "plain.qcow2"), ours_first)
-        plain_beside, download, duration, spent = export_copy(client, waiter, path, os.path.join(work, "repo-export"))
+        plain_beside, download, duration, spent = export_copy(client, waiter, path, os.path.join(work, "repo-export"), ours_first)
         figures.update(plain_beside=plain_beside, copy=download, duration=duration, spent=spent,
-                       order="ours, plain" if ours_first else "plain, ours")
+                       order="ours first" if ours_first else "plain first")
         results.append(figures)
     return results
 
@@ -269,22 +278,38 @@ def median(values):
     return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2.0
 
 
+def balanced_ratio(ratios):
+    """The geometric mean of the rounds' ratios, then the median of the plain-first rounds and of the ours-first ones.
+    Whichever download runs second on a link pays more system CPU per byte on this VM (benchmarks/README.md): the
+    rounds alternate the order, and the geometric mean of an even number of them cancels a factor that favours one
+    position."""
+    mean = math.exp(sum(math.log(ratio) for ratio in ratios) / len(ratios))
+    return "%.2fx (plain first %.2fx, ours first %.2fx)" % (mean, median(ratios[0::2]), median(ratios[1::2]) if ratios[1:] else 0.0)
+
+
+def timing(figure):
+    """wall (user + system CPU) of one download."""
+    wall, (user, system) = figure
+    return "%.2f s (%.2f + %.2f)" % (wall, user, system)
+
+
 def print_export(results):
-    print("\n| Export transport, one 40 GiB disk (round: order alone) | plain streaming download, wall (CPU) | our downloader "
-          "alone, same link | ratio | plain download beside the copy | our download inside the copy | ratio | our whole disk "
-          "step | ratio to plain beside |")
+    print("\n| Export transport, one 40 GiB disk (round) | plain streaming download, wall (CPU user + system) | our "
+          "downloader alone, same link | ratio | plain download of the copy's link | our download inside the copy | ratio "
+          "| our whole disk step | ratio to plain beside |")
     print("|---|---|---|---|---|---|---|---|---|")
     for number, r in enumerate(results, 1):
-        plain, alone, beside, copy = r["plain"], r["alone"], r["plain_beside"], r["copy"]
-        print("| %d: %s, %.1f MiB QCOW2 | %.2f s (%.2f) | %.2f s (%.2f) | %.2fx | %.2f s (%.2f) | %.2f s (%.2f) | %.2fx | %.2f s "
-              "| %.2fx |" % (number, r["order"], r["size"] / float(MIB), plain[0], plain[1], alone[0], alone[1], plain[0] / alone[0],
-                             beside[0], beside[1], copy[0], copy[1], beside[0] / copy[0], r["duration"], beside[0] / r["duration"]))
-    medians = [median(r[name][index] for r in results) for name in ("plain", "alone", "plain_beside", "copy") for index in (0, 1)]
-    ratios = [[r[plain][0] / r[ours][0] for r in results] for plain, ours in (("plain", "alone"), ("plain_beside", "copy"))]
-    print("| median of %d rounds | %.2f s (%.2f) | %.2f s (%.2f) | %.2fx (%.2f-%.2f) | %.2f s (%.2f) | %.2f s (%.2f) | "
-          "%.2fx (%.2f-%.2f) | | |" % (
-              (len(results),) + tuple(medians[:4]) + (median(ratios[0]), min(ratios[0]), max(ratios[0])) + tuple(medians[4:])
-              + (median(ratios[1]), min(ratios[1]), max(ratios[1]))))
+        print("| %d: %s, %.1f MiB QCOW2 | %s | %s | %.2fx | %s | %s | %.2fx | %.2f s | %.2fx |" % (
+            number, r["order"], r["size"] / float(MIB), timing(r["plain"]), timing(r["alone"]), r["plain"][0] / r["alone"][0],
+            timing(r["plain_beside"]), timing(r["copy"]), r["plain_beside"][0] / r["copy"][0], r["duration"],
+            r["plain_beside"][0] / r["duration"]))
+    cells = []
+    for plain, ours in (("plain", "alone"), ("plain_beside", "copy")):
+        for name in (plain, ours):
+            cpu = (median(r[name][1][0] for r in results), median(r[name][1][1] for r in results))
+            cells.append(timing((median(r[name][0] for r in results), cpu)))
+        cells.append(balanced_ratio([r[plain][0] / r[ours][0] for r in results]))
+    print("| median of %d rounds (ratio: see balanced_ratio) | %s | | |" % (len(results), " | ".join(cells)))
     for kind in sorted(results[-1]["spent"]):
         print("| export copy, last round: %s | %.2f s |" % (kind, results[-1]["spent"][kind]))
 
