@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The "simulator stopped" column of the fault matrix: each subject against a simulator that is stopped before the
-# run, and (for the subjects that wait for a task) one that is stopped while the module waits for its task.
+# run, and (for the subjects that wait for a task) one that is stopped while the module waits for its task. The seven
+# cases run side by side as the hosts of one ansible-playbook run (one controller start-up instead of seven).
 # usage: stopped.sh WORKDIR [ansible-playbook args]; writes WORKDIR/stopped.json.
 set -eu
 WORK=$1
@@ -8,17 +9,22 @@ shift
 # shellcheck source=../setup_simulator/files/runme_common.sh
 source ../setup_simulator/files/runme_common.sh
 SIM=$(find_simulator)
+BEFORE=(vm vm_snapshot lun_snapshot_info vm_backup)
+MID_WAIT=(vm vm_snapshot vm_backup)
 
 PASSWORD=$("$PY" -c 'import secrets; print("stopped-" + secrets.token_urlsafe(18))')
 umask 077
 printf "st_password: '%s'\n" "$PASSWORD" >"$WORK/password.yml"
-EXTRA=("$@")
 
-# start_sim LABEL TASK_SECONDS: a fresh simulator of the case; prints its URL, records its pid in LABEL.pid.
-start_sim() {
+# launch_sim LABEL TASK_SECONDS: a fresh simulator in the background, its pid in LABEL.pid; sim_url LABEL waits for
+# it and prints its URL.
+launch_sim() {
     CLOUDTOWER_SIM_PASSWORD=$PASSWORD "$PY" "$SIM" --port 0 --username admin --state demo --task-seconds "$2" \
         >"$WORK/$1.sim.out" 2>"$WORK/$1.sim.err" &
     echo $! >"$WORK/$1.pid"
+}
+
+sim_url() {
     for _ in $(seq 300); do
         grep -q listening "$WORK/$1.sim.out" 2>/dev/null && break
         sleep 0.1
@@ -36,50 +42,6 @@ stop_sim() {
     fi
 }
 
-# run_subject SUBJECT LABEL URL: the playbook, writing LABEL.result.
-run_subject() {
-    mkdir -p "$WORK/$2.manifests"
-    ansible-playbook -i "${INVENTORY_PATH:-localhost,}" -c local stopped.yml -e "st_subject=$1" -e "st_url=$3" \
-        -e "st_dir=$WORK/$2.manifests" -e "st_out=$WORK/$2.result" -e "@$WORK/password.yml" "${EXTRA[@]}" >"$WORK/$2.log" 2>&1
-}
-
-# Stopped before the run: nothing listens at the URL any more.
-stopped_before() {
-    local label=before-$1 url
-    url=$(start_sim "$label" 0.2)
-    stop_sim "$label"
-    run_subject "$1" "$label" "$url" || true
-    printf '%s\n' "before|$1|$url|" >"$WORK/$label.case"
-}
-
-# Stopped while the module waits for its task: the moment the simulator, after accepting a mutation, has been asked
-# for tasks (the waiter's first poll). Waiting for the first task to exist was not enough on a busy machine: a role may still be reading
-# VMs then, and the stop hit that read instead of the wait.
-stopped_mid_wait() {
-    local label=mid-wait-$1 url play tasks
-    url=$(start_sim "$label" 6)
-    run_subject "$1" "$label" "$url" &
-    play=$!
-    tasks=$("$PY" - "$url" <<'PYEOF'
-import json, sys, time, urllib.request
-url = sys.argv[1]
-deadline = time.time() + 120
-while time.time() < deadline:
-    log = json.load(urllib.request.urlopen(url + "/__sim/requests"))
-    requests = log.get("requests", log) if isinstance(log, dict) else log
-    mutated = [i for i, request in enumerate(requests) if request.get("mutating") and request.get("status") == 200]
-    if mutated and any(request.get("endpoint") == "get-tasks" for request in requests[mutated[0]:]):
-        state = json.load(urllib.request.urlopen(url + "/__sim/state?resource=tasks"))
-        print(",".join(t["id"] for t in state["tasks"]))
-        break
-    time.sleep(0.1)
-PYEOF
-)
-    stop_sim "$label"
-    wait "$play" || true
-    printf '%s\n' "mid-wait|$1|$url|$tasks" >"$WORK/$label.case"
-}
-
 # Whatever happens, no simulator of this script outlives it.
 kill_simulators() {
     local pidfile
@@ -90,44 +52,96 @@ kill_simulators() {
 }
 trap kill_simulators EXIT
 
-# The cases are independent (a simulator each): run them side by side.
-cases=()
-for subject in vm vm_snapshot lun_snapshot_info vm_backup; do
-    stopped_before "$subject" &
-    cases+=($!)
-done
-for subject in vm vm_snapshot vm_backup; do
-    stopped_mid_wait "$subject" &
-    cases+=($!)
-done
-for pid in "${cases[@]}"; do wait "$pid" || true; done
-kill_simulators
-cat "$WORK"/*.case >"$WORK/cases.txt"
+# Stopped before the run: nothing listens at the URL any more (one simulator serves the four subjects: stopped, it
+# is the same for all). Stopped while the module waits: a simulator per subject, with tasks long enough to wait for.
+launch_sim before 0.2
+for subject in "${MID_WAIT[@]}"; do launch_sim "mid-wait-$subject" 6; done
+before_url=$(sim_url before)
+stop_sim before
+{
+    echo "[all:vars]"
+    echo "ansible_connection=local"
+    echo "ansible_python_interpreter=$PY"
+    echo "[stopped]"
+    for subject in "${BEFORE[@]}"; do
+        mkdir -p "$WORK/before-$subject.manifests"
+        echo "before-$subject st_subject=$subject st_url=$before_url st_dir=$WORK/before-$subject.manifests"
+        printf '%s\n' "before|$subject|$before_url" >>"$WORK/cases.txt"
+    done
+    for subject in "${MID_WAIT[@]}"; do
+        url=$(sim_url "mid-wait-$subject")
+        mkdir -p "$WORK/mid-wait-$subject.manifests"
+        echo "mid-wait-$subject st_subject=$subject st_url=$url st_dir=$WORK/mid-wait-$subject.manifests"
+        printf '%s\n' "mid-wait|$subject|$url" >>"$WORK/cases.txt"
+    done
+} >"$WORK/inventory.ini"
+
+# Stops each mid-wait simulator the moment it has accepted a mutation and then been asked for tasks (the waiter's
+# first poll; waiting for the first task to exist was not enough on a busy machine: a role may still be reading
+# VMs then, and the stop hit that read instead of the wait), and writes the ids of its tasks to LABEL.tasks.
+"$PY" - "$WORK" "${MID_WAIT[@]}" <<'PYEOF' &
+import json, os, signal, sys, time, urllib.request
+work, subjects = sys.argv[1], sys.argv[2:]
+cases = {}
+for line in open(os.path.join(work, "cases.txt")):
+    when, subject, url = line.rstrip("\n").split("|")
+    if when == "mid-wait":
+        cases["mid-wait-" + subject] = url
+deadline = time.time() + 120
+while cases and time.time() < deadline:
+    for label, url in list(cases.items()):
+        try:
+            log = json.load(urllib.request.urlopen(url + "/__sim/requests"))
+        except OSError:
+            continue
+        requests = log.get("requests", log) if isinstance(log, dict) else log
+        mutated = [i for i, request in enumerate(requests) if request.get("mutating") and request.get("status") == 200]
+        if mutated and any(request.get("endpoint") == "get-tasks" for request in requests[mutated[0]:]):
+            state = json.load(urllib.request.urlopen(url + "/__sim/state?resource=tasks"))
+            os.kill(int(open(os.path.join(work, label + ".pid")).read()), signal.SIGTERM)
+            with open(os.path.join(work, label + ".tasks"), "w") as stream:
+                stream.write(",".join(t["id"] for t in state["tasks"]))
+            del cases[label]
+    time.sleep(0.1)
+PYEOF
+watcher=$!
+ansible-playbook -i "$WORK/inventory.ini" -f 7 stopped.yml -e "st_out=$WORK/stopped.results.json" -e "@$WORK/password.yml" \
+    "$@" >"$WORK/stopped.log" 2>&1 || true
+wait "$watcher" || true
+for subject in "${MID_WAIT[@]}"; do stop_sim "mid-wait-$subject"; done
 
 # ----- judge --------------------------------------------------------------------------------------------------
 "$PY" - "$WORK" "$PASSWORD" <<'PYEOF'
 import json, os, sys
 work, password = sys.argv[1], sys.argv[2]
 resources = {"vm": "fm-vm", "vm_snapshot": "db-01", "lun_snapshot_info": "db-01", "vm_backup": "db-01"}
+results_path = os.path.join(work, "stopped.results.json")
+results = json.load(open(results_path)) if os.path.exists(results_path) else {}
 findings, cells, survived = [], 0, 0
 for line in open(os.path.join(work, "cases.txt")):
-    when, subject, url, tasks = line.rstrip("\n").split("|")
+    when, subject, url = line.rstrip("\n").split("|")
+    host = "%s-%s" % (when, subject)
     label = "simulator_stopped_%s x %s" % (when.replace("-", "_"), subject)
     cells += 1
     problems = []
-    result_path = os.path.join(work, "%s-%s.result" % (when, subject))
-    if not os.path.exists(result_path):
-        problems.append("the playbook wrote no result: " + open(os.path.join(work, "%s-%s.log" % (when, subject))).read()[-2000:])
+    if host not in results:
+        problems.append("the playbook wrote no result: " + open(os.path.join(work, "stopped.log")).read()[-2000:])
     else:
-        result = json.load(open(result_path))
-        message = result["msg"]
-        if not result["failed"]:
+        failed, message = results[host]
+        if not failed:
             problems.append("succeeded against a stopped simulator")
-        wanted = [url, resources[subject]] + (["get-tasks"] + [t for t in tasks.split(",") if t] if when == "mid-wait" else ["login"])
+        if when == "mid-wait":
+            tasks_path = os.path.join(work, host + ".tasks")
+            tasks = open(tasks_path).read().split(",") if os.path.exists(tasks_path) else []
+            if not tasks:
+                problems.append("the simulator was not stopped during a wait (no mutation, then get-tasks, seen)")
+            wanted = [url, resources[subject], "get-tasks"] + [t for t in tasks if t]
+        else:
+            wanted = [url, resources[subject], "login"]
         problems += ["the message does not name %s: %s" % (w, message) for w in wanted if w not in message]
         if password in message:
             problems.append("the message holds the password")
-    manifests = os.path.join(work, "%s-%s.manifests" % (when, subject))
+    manifests = os.path.join(work, "%s.manifests" % host)
     left = [os.path.join(d, f) for d, _s, files in os.walk(manifests) for f in files]
     if left:
         problems.append("files left in the manifest directory: %s" % left)

@@ -4,6 +4,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Reads every file under a vm_backup directory and prints, as JSON, the VMs with a complete manifest and the
 files that are not one (a partial write, a temporary file left behind, a manifest missing a disk's LUN snapshot).
+The fault matrix's judge (lookup_plugins/fault_matrix_judge.py) imports survey() in the controller instead.
 
 usage: check_manifests.py DIR
 """
@@ -31,8 +32,8 @@ def problem_of(manifest):
     return None
 
 
-def main():
-    root = sys.argv[1]
+def survey(root):
+    """{"complete": [{"vm", "snapshot_id", "path"}], "broken": [{"path", "problem"}]} of every file under root."""
     complete, broken = [], []
     for directory, _dirs, files in os.walk(root):
         for name in sorted(files):
@@ -48,7 +49,11 @@ def main():
                 broken.append({"path": path, "problem": problem})
             else:
                 complete.append({"vm": manifest["vm"]["name"], "snapshot_id": manifest["snapshot"]["id"], "path": path})
-    json.dump({"complete": complete, "broken": broken}, sys.stdout)
+    return {"complete": complete, "broken": broken}
+
+
+def main():
+    json.dump(survey(sys.argv[1]), sys.stdout)
 
 
 if __name__ == "__main__":
