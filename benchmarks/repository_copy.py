@@ -6,11 +6,13 @@
 throughput (issue 16).
 
     PYTHONPATH=<dir holding ansible_collections> python benchmarks/repository_copy.py [--data-mib 100] [--write-mib 16]
-        [--disks 8] [--disk-data-mib 64] [--parallel 1,4] [--parallel-rounds 3] [--export-rounds 4]
+        [--disks 8] [--disk-data-mib 64] [--parallel 1,4] [--parallel-rounds 3] [--step-rounds 5]
+        [--export-rounds 4]
 
 A 40 GiB demo disk (web-01) gets --data-mib of random data; it is backed up (full), a guest writes --write-mib,
 and it is backed up again (increment). A plain `qemu-img convert` of a clone of the same LUN snapshot into QCOW2,
-timed in the same run, is the reference for throughput. Then --disks disks of the demo VMs of cluster-a (each with
+timed in the same run, is the reference for throughput. The full copy is repeated --step-rounds times each way, the
+clone deleted beside the new file's verification (as the copy does) and before it (as it did), alternating. Then --disks disks of the demo VMs of cluster-a (each with
 --disk-data-mib of random data) are backed up with each --parallel value in turn, --parallel-rounds times, side by
 side in one run, with the wall and CPU time each kind of step took summed over the disks and the CPU time of this
 process (the copy and the in-process simulator), of the commands (qemu-img) and of tgtd. The export transport copies
@@ -33,6 +35,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from concurrent.futures import Future
 
 # pylint: disable=import-error
 from ansible_collections.smartx.cloudtower.tests.simulator.ctsim import Simulator
@@ -140,6 +143,61 @@ def copy_once(client, waiter, settings, path):
         raise SystemExit("copy failed: %s" % copies[0].failure)
     with open(os.path.join(copies[0].directory, "manifest.json"), encoding="utf-8") as stream:
         return json.load(stream), elapsed
+
+
+class InlineExecutor:
+    """Runs what it is given at once, in the caller's thread."""
+
+    @staticmethod
+    def submit(function, *args):
+        future = Future()
+        try:
+            future.set_result(function(*args))
+        except BaseException as error:  # pylint: disable=broad-exception-caught
+            future.set_exception(error)
+        return future
+
+
+class CopierDeletingFirst(Copier):
+    """The copy as it was before deletions went beside the verification: the clone is deleted, then the file verified."""
+
+    def copy_disk(self, vm_copy, disk, plan, place):
+        self.background = InlineExecutor()
+        return super().copy_disk(vm_copy, disk, plan, place)
+
+
+def step_rounds(client, waiter, work, portal, path, rounds):
+    """Full copies of one disk, the clone deleted beside the verification (as the copy does) and before it, alternating:
+    {way: [(disk seconds, wall by kind)]}."""
+    results = {"beside": [], "before": []}
+    for number in range(rounds):
+        for way, copier_class in (("beside", Copier), ("before", CopierDeletingFirst)):
+            SPENT.clear()
+            settings = CopySettings(os.path.join(work, "repo-step-%s-%d" % (way, number)), iscsi_portal=portal, host_label="bench",
+                                    incremental=False)
+            copier = copier_class(client, waiter, run, settings)
+            copies, _removed = load_vm_copies([path], settings)
+            copier.run(copies)
+            if copies[0].failure:
+                raise SystemExit("copy failed: %s" % copies[0].failure)
+            with open(os.path.join(copies[0].directory, "manifest.json"), encoding="utf-8") as stream:
+                results[way].append((json.load(stream)["disks"][0]["backup"]["duration"], dict(SPENT)))
+    return results
+
+
+def print_steps(results, plain):
+    print("\n| One disk's whole step, %d rounds alternating (median, range) | clone deleted beside the verification | "
+          "deleted before it |" % len(results["beside"]))
+    print("|---|---|---|")
+    cells = {}
+    for way, rounds in results.items():
+        durations = sorted(r[0] for r in rounds)
+        cells[way] = "%.2f s (%.2f-%.2f); %.2fx of the plain convert" % (median(durations), durations[0], durations[-1],
+                                                                         plain / median(durations))
+    print("| disk step | %s | %s |" % (cells["beside"], cells["before"]))
+    for kind in sorted(set().union(*(r[1] for rounds in results.values() for r in rounds))):
+        print("| %s (median) | %s |" % (kind, " | ".join("%.2f s" % median([r[1].get(kind, 0.0) for r in results[way]])
+                                                         for way in ("beside", "before"))))
 
 
 def plain_convert(client, waiter, settings, cluster_id, lun_snapshot_id, portal, out):
@@ -330,6 +388,7 @@ def parallel_runs(sim, client, waiter, work, portal, disks, data_mib, levels, ro
         paths.append(snapshot_manifest(client, waiter, vm, "par-%s" % vm["id"], work)[0])
     results = {level: [] for level in levels}
     tgtd = sim.dataplane.portal.process.pid
+    sim.lock = lock = TimedLock(sim.lock)
     for number in range(rounds):
         for level in levels:
             SPENT.clear()
@@ -338,16 +397,41 @@ def parallel_runs(sim, client, waiter, work, portal, disks, data_mib, levels, ro
                                     parallel_disks=level)
             copier = Copier(client, waiter, run, settings)
             copies, _failures = load_vm_copies(paths, settings)
-            before = process_cpu(tgtd)
+            before, held = process_cpu(tgtd), lock.held
             started = time.monotonic()
             copier.run(copies)
             elapsed = time.monotonic() - started
+            SPENT["simulator lock held (API requests, one at a time)"] = lock.held - held
             used = {kind: seconds - before[kind] for kind, seconds in process_cpu(tgtd).items()}
             failed = [c.failure for c in copies if c.failure]
             if failed:
                 raise SystemExit("parallel copy failed: %s" % failed)
             results[level].append((elapsed, sum(len(c.disks) for c in copies), dict(SPENT), dict(CPU), used))
     return results
+
+
+class TimedLock:
+    """The simulator's lock, adding up how long it is held: every API request runs under it, so this is the
+    simulated cluster's serial time (its clones copy data, its portal changes run tgtadm)."""
+
+    def __init__(self, lock):
+        self.lock = lock
+        self.held = 0.0
+        self.local = threading.local()
+
+    def __enter__(self):
+        self.lock.acquire()
+        depth = getattr(self.local, "depth", 0)
+        if not depth:
+            self.local.since = time.monotonic()
+        self.local.depth = depth + 1
+        return self
+
+    def __exit__(self, *_exc):
+        self.local.depth -= 1
+        if not self.local.depth:
+            self.held += time.monotonic() - self.local.since
+        self.lock.release()
 
 
 def process_cpu(tgtd_pid):
@@ -397,6 +481,8 @@ def main():
     parser.add_argument("--disk-data-mib", type=int, default=64)
     parser.add_argument("--parallel", default="1,4", help="parallel_disks values compared, side by side")
     parser.add_argument("--parallel-rounds", type=int, default=3, help="rounds of the comparison, the levels alternating")
+    parser.add_argument("--step-rounds", type=int, default=5,
+                        help="full copies of the 40 GiB disk, the clone deleted beside and before the verification (0: leave it out)")
     parser.add_argument("--export-rounds", type=int, default=4, help="export copies vs plain downloads (0: leave it out)")
     args = parser.parse_args()
     instrument()
@@ -420,6 +506,7 @@ def main():
             write_random(sim, volume["id"], 20 * 1024 * MIB, args.write_mib * MIB)
             second_path, _entries = snapshot_manifest(client, waiter, vm, "bench-2", work)
             incremental, incremental_seconds = copy_once(client, waiter, settings, second_path)
+            steps = step_rounds(client, waiter, work, portal, first_path, args.step_rounds) if args.step_rounds else {}
             exports = export_rounds(client, waiter, work, first_path, args.export_rounds) if args.export_rounds else []
             levels = [int(level) for level in args.parallel.split(",")]
             parallel = (parallel_runs(sim, client, waiter, work, portal, args.disks, args.disk_data_mib, levels, args.parallel_rounds)
@@ -441,6 +528,8 @@ def main():
         print("| full backup: %s: wall / CPU | %.2f s / %.2f s |" % (kind, seconds, full_cpu.get(kind, 0.0)))
     print("| increment after %d MiB of guest writes | %.1f MiB stored, %.2f s |" % (
         args.write_mib, increment["stored_size"] / float(MIB), incremental_seconds))
+    if steps:
+        print_steps(steps, plain)
     if exports:
         print_export(exports)
     if parallel:
