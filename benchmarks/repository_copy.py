@@ -12,10 +12,11 @@ throughput (issue 16).
 A 40 GiB demo disk (web-01) gets --data-mib of random data; it is backed up (full), a guest writes --write-mib,
 and it is backed up again (increment). A plain `qemu-img convert` of a clone of the same LUN snapshot into QCOW2,
 timed in the same run, is the reference for throughput. The full copy is repeated --step-rounds times each way, the
-clone deleted beside the new file's verification (as the copy does) and before it (as it did), alternating. Then --disks disks of the demo VMs of cluster-a (each with
---disk-data-mib of random data) are backed up with each --parallel value in turn, --parallel-rounds times, side by
-side in one run, with the wall and CPU time each kind of step took summed over the disks and the CPU time of this
-process (the copy and the in-process simulator), of the commands (qemu-img) and of tgtd. The export transport copies
+clone deleted beside the new file's verification (as the copy does) and before it (as it did), alternating. Then
+--disks disks of the demo VMs of cluster-a (each with --disk-data-mib of random data) are backed up with each
+--parallel value in turn, --parallel-rounds times, side by side in one run, with the wall and CPU time each kind of
+step took summed over the disks and the CPU time of this process (the copy and the in-process simulator), of the
+commands (qemu-img) and of tgtd. The export transport copies
 the same snapshot of the 40 GiB disk, alternating --export-rounds times with a plain streaming download (requests,
 1 MiB chunks, nothing checked) of an export of the same volume snapshot. Nothing is asserted; the figures are printed as
 markdown. Export figures are wall seconds with the downloading thread's CPU seconds (user + system); every timed
