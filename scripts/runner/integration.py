@@ -26,7 +26,7 @@ DEFAULT_WEIGHT = 30
 # steer the balance: a stale table makes shards uneven, never wrong.
 WEIGHTS = {
     "fault_matrix": 160,
-    "role_vm_backup": 65,
+    "role_vm_backup": 55,
     "cloudtower_vm": 112,
     "concurrency": 46,
     "cloudtower_vm_snapshot": 86,
@@ -44,7 +44,7 @@ WEIGHTS = {
     "cloudtower_vm_snapshot_info": 10,
     "cloudtower_task_info": 10,
     "cloudtower_lun_snapshot_info": 13,
-    "cloudtower_backup_manifest": 7,
+    "cloudtower_backup_manifest": 6,
     "role_report": 9,
     "tls": 10,
     "cloudtower_auth": 7,
