@@ -199,7 +199,8 @@ class IscsiPortal:
             luns = {}
             for lun in store.children("iscsi_luns", "iscsi_target", target["id"]):
                 if lun.get("entityAsyncStatus") != "CREATING":
-                    luns[lun["lun_id"]] = store.data.materialise("iscsi_luns", lun)
+                    # A rebuilt volume's LUN is exported while its bytes arrive, as it was exported empty before.
+                    luns[lun["lun_id"]] = store.data.materialise("iscsi_luns", lun, wait_for_copy=False)
             wanted[target["id"]] = TargetConfig(target, luns)
         return wanted
 

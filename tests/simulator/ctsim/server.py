@@ -175,6 +175,9 @@ class ApiExchange:
         # The request belongs to the state it arrived in, even if a reset happened while it was delayed.
         with simulator.lock:
             status, body = self._respond(state, known, mutating)
+        # Bytes a clone or rebuild needs are copied now, outside the lock, before the reply: the cluster serves
+        # other requests meanwhile, and the task's end waits for the copy if it comes first.
+        state.store.data.run_deferred()
         # Log first: once a client has its reply, the exchange must already be in the log and the record file.
         simulator.log.add({
             "method": self.handler.command, "path": self.path, "endpoint": self.endpoint if known else None,

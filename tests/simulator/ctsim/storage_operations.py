@@ -152,7 +152,7 @@ class StorageMutations:
                 source = self.store.get("iscsi_lun_snapshots", content_from)
                 if source is None:
                     raise TaskFailure(LUN_SNAPSHOT_NOT_FOUND, "The iSCSI LUN snapshot no longer exists")
-                self.store.data.copy_content("iscsi_lun_snapshots", source, "iscsi_luns", lun)
+                self.store.data.finish_copy("iscsi_lun_snapshots", source, "iscsi_luns", lun)
             self.store.update("iscsi_luns", lun_id, {"entityAsyncStatus": None}, when)
         return finish
 
@@ -168,6 +168,7 @@ class StorageMutations:
             lun = self.factory.lun(now, target, params["name"], snapshot["_size"], source_lun.get("replica_num", 2),
                                    source_lun.get("thin_provision", True))
             self.store.update("iscsi_luns", lun["id"], {"entityAsyncStatus": "CREATING"}, now)
+            self.store.data.prepare_copy("iscsi_lun_snapshots", snapshot, "iscsi_luns", lun)
             finish = self._finish_lun(lun["id"], content_from=snapshot["id"])
             answers.append(self._creation("clone-iscsi-lun-from-snapshot", "Clone iSCSI LUN %s from snapshot %s" % (
                 params["name"], snapshot["name"]), "IscsiLun", "iscsi_luns", lun, finish, target["cluster"], user_id, now, "IscsiLun"))
@@ -258,6 +259,9 @@ class StorageMutations:
                 raise bad_request(VOLUME_SNAPSHOT_NOT_FOUND, "body[%d].volume_snapshot_id %s does not exist" % (position, params["volume_snapshot_id"]))
             volume = self.new_volume(now, snapshot["cluster"], params["name"], int(snapshot["volume_size"]), snapshot["elf_storage_policy"])
             self.store.update("vm_volumes", volume["id"], {"description": params["description"]}, now)
+            source = self.store.get("iscsi_lun_snapshots", snapshot.get("_lun_snapshot"))
+            if source is not None:
+                self.store.data.prepare_copy("iscsi_lun_snapshots", source, "iscsi_luns", self.store.get("iscsi_luns", volume["lun"]))
             answers.append(self._volume_creation("rebuild-vm-volume", "Rebuild VM volume %s from snapshot %s" % (
                 params["name"], snapshot["name"]), volume, self._snapshot_filler(snapshot["id"]), user_id, now))
         return answers
@@ -268,7 +272,7 @@ class StorageMutations:
             source = self.store.get("iscsi_lun_snapshots", (snapshot or {}).get("_lun_snapshot"))
             if source is None:
                 raise TaskFailure(VOLUME_SNAPSHOT_NOT_FOUND, "The VM volume snapshot no longer exists")
-            self.store.data.copy_content("iscsi_lun_snapshots", source, "iscsi_luns", self.store.get("iscsi_luns", volume["lun"]))
+            self.store.data.finish_copy("iscsi_lun_snapshots", source, "iscsi_luns", self.store.get("iscsi_luns", volume["lun"]))
         return fill
 
     def delete_volumes(self, body, now, user_id):

@@ -9,6 +9,11 @@ so a 10,000-VM state costs one dict key per LUN, and a 40 GiB disk costs a few b
 A LUN snapshot taken of a LUN that was never materialised just copies the descriptor (its bytes are, by
 definition, the same); one taken of a materialised LUN gets a copy-on-write copy of the file (reflink where the
 filesystem has it, otherwise a copy of the data extents only, which keeps it sparse).
+
+A LUN cloned from a snapshot (and a volume rebuilt from one) gets its bytes from a deferred copy (CopyJob): the
+request prepares it under the simulator's lock, the request's thread copies after releasing the lock, and the
+task's end only waits for it. CloudTower clones copy-on-write and serves other requests meanwhile; a copy under
+the one lock made the simulated cluster serve every other request after it.
 """
 
 import errno
@@ -17,6 +22,7 @@ import hashlib
 import os
 import shutil
 import struct
+import threading
 
 BLOCK = 64 * 1024
 SECTOR = 512
@@ -129,6 +135,48 @@ def _copy_range(src_fd, dst_fd, start, end):
         offset += len(chunk)
 
 
+class CopyJob:
+    """The bytes of a snapshot copied into a new entity's (fresh, full-size, sparse) file, outside the simulator's
+    lock. Whoever needs the bytes first runs it (claim); anyone else waits for it."""
+
+    def __init__(self, source_path, length, target_path):
+        self.source_path = source_path
+        self.length = length
+        self.target_path = target_path
+        self.error = None
+        self.done = threading.Event()
+        self._claimed = False
+        self._claim_lock = threading.Lock()
+
+    def _claim(self):
+        with self._claim_lock:
+            claimed, self._claimed = self._claimed, True
+            return not claimed
+
+    def run(self):
+        """Copy now unless someone already is (then return at once; complete() waits)."""
+        if not self._claim():
+            return
+        try:
+            with open(self.source_path, "rb") as src:
+                dst_fd = os.open(self.target_path, os.O_RDWR)
+                try:
+                    for start, end in data_extents(src.fileno(), self.length):
+                        _copy_range(src.fileno(), dst_fd, start, end)
+                finally:
+                    os.close(dst_fd)
+        except OSError as error:  # the source went (snapshot deleted, state reset): the task's end decides
+            self.error = error
+        finally:
+            self.done.set()
+
+    def complete(self):
+        """Run or wait for the copy; True when the bytes are in place."""
+        self.run()
+        self.done.wait()
+        return self.error is None
+
+
 # ----- the store ------------------------------------------------------------------------------------------
 
 class VolumeData:
@@ -136,6 +184,9 @@ class VolumeData:
 
     def __init__(self, root):
         self.root = root
+        # entity id -> CopyJob of an entity whose bytes are still being copied in.
+        self.copies = {}
+        self._deferred = threading.local()
 
     @staticmethod
     def describe_new(entity, seed=None):
@@ -152,9 +203,17 @@ class VolumeData:
     def is_materialised(self, entity):
         return (entity.get("_content") or ("zero",))[0] == "file"
 
-    def materialise(self, table, entity):
-        """The file holding the entity's bytes, written now if it was only described so far."""
+    def materialise(self, table, entity, wait_for_copy=True):
+        """The file holding the entity's bytes, written now if it was only described so far. A file whose bytes are
+        still being copied in is complete on return unless wait_for_copy is False (the portal exporting it: the
+        file already has its size and is rewritten in place)."""
         path = self.path_of(table, entity)
+        job = self.copies.get(entity["id"])
+        if job is not None:
+            if not wait_for_copy:
+                return path
+            if job.complete():
+                entity["_content"] = ("file",)
         if self.is_materialised(entity):
             return path
         os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -197,6 +256,40 @@ class VolumeData:
             return
         self.replace_with_file(target_table, target, self.materialise(source_table, source), self.size_of(source_table, source))
 
+    def prepare_copy(self, source_table, source, target_table, target):
+        """Like copy_content, with the bytes copied later: by the requesting thread after it leaves the
+        simulator's lock (run_deferred), at the latest by finish_copy. Call under the lock, for a target that has
+        no bytes of its own yet (a new LUN); it keeps its old description until finish_copy."""
+        same_size = self.size_of(source_table, source) == self.size_of(target_table, target)
+        if not self.is_materialised(source) and not self.is_materialised(target) and same_size:
+            return  # finish_copy lends the description: nothing to copy
+        source_path = self.materialise(source_table, source)
+        path = self.path_of(target_table, target)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        target_size = self.size_of(target_table, target)
+        with open(path, "wb") as stream:
+            stream.truncate(target_size)
+        job = CopyJob(source_path, min(self.size_of(source_table, source), target_size), path)
+        self.copies[target["id"]] = job
+        if not hasattr(self._deferred, "jobs"):
+            self._deferred.jobs = []
+        self._deferred.jobs.append(job)
+
+    def run_deferred(self):
+        """Run the copies this thread prepared (outside the simulator's lock)."""
+        jobs, self._deferred.jobs = getattr(self._deferred, "jobs", []), []
+        for job in jobs:
+            job.run()
+
+    def finish_copy(self, source_table, source, target_table, target):
+        """At the task's end (under the lock): the target holds source's bytes, from its prepared copy if it had
+        one (waiting for it if another thread is still copying), otherwise as copy_content makes them."""
+        job = self.copies.pop(target["id"], None)
+        if job is not None and job.complete():
+            target["_content"] = ("file",)
+            return
+        self.copy_content(source_table, source, target_table, target)
+
     def replace_with_file(self, table, entity, source_path, source_size):
         """Rewrite the entity's bytes (in place) from a raw file; past source_size it reads zeros."""
         path = self.path_of(table, entity)
@@ -210,6 +303,9 @@ class VolumeData:
         """Free the entity's file (deleted volume, LUN or snapshot)."""
         if entity is None:
             return
+        job = self.copies.pop(entity["id"], None)
+        if job is not None:
+            job.complete()  # its writes must not land after the unlink
         try:
             os.unlink(self.path_of(table, entity))
         except FileNotFoundError:

@@ -1,5 +1,7 @@
 """iSCSI targets and LUNs, LUN clones from snapshots, VM volumes: every version, checked against its spec."""
 
+import os
+
 GIB = 1024 ** 3
 
 
@@ -136,3 +138,48 @@ def test_data_path_operations_of_4_6_are_unknown_paths_before(api):
     api.reset(api_version="4.6.0")
     assert api.call("get-vm-export-files", {}) == []
     assert api.call("get-upload-tasks", {}) == []
+
+
+def test_a_clone_of_written_snapshot_bytes_is_copied_outside_the_simulator_lock(api, sim, monkeypatch):
+    """CloudTower serves other requests while it clones; the simulator copies a clone's bytes after the request
+    left its one lock, and the task still ends with the snapshot's bytes."""
+    from ctsim import volumes_data
+    cluster = _cluster(api)
+    answers, _tasks = api.run("create-iscsi-target", [_target_params(cluster["id"])])
+    lun_snapshot = _demo_lun_snapshot(api)[0]
+    api.admin("POST", "volumes/%s/write" % lun_snapshot["id"], {"offset": 4096, "pattern": "written", "length": 3 * 1024 * 1024})
+    lock_owned_while_copying = []
+    original_run = volumes_data.CopyJob.run
+
+    def recording_run(job):
+        lock_owned_while_copying.append(sim.lock._is_owned())  # pylint: disable=protected-access
+        return original_run(job)
+    monkeypatch.setattr(volumes_data.CopyJob, "run", recording_run)
+    clone_answers, tasks = api.run("clone-iscsi-lun-from-snapshot", [{"iscsi_target_id": answers[0]["data"]["id"],
+                                                                      "name": "copied-disk0", "snapshot_id": lun_snapshot["id"]}])
+    assert tasks[0]["status"] == "SUCCESSED", tasks
+    assert lock_owned_while_copying and lock_owned_while_copying[0] is False
+    assert _digest(api, clone_answers[0]["data"]["id"]) == _digest(api, lun_snapshot["id"])
+
+
+def test_a_prepared_copy_is_finished_or_dropped_by_whoever_comes_first(tmp_path):
+    from ctsim.volumes_data import VolumeData
+    data = VolumeData(str(tmp_path))
+    source = {"id": "snap", "_size": 1024 * 1024}
+    data.describe_new(source, seed="s1")
+    data.materialise("iscsi_lun_snapshots", source)  # written bytes: a clone copies them (no description to lend)
+    source_digest = data.digest("iscsi_lun_snapshots", source)
+    read_first = {"id": "lun-a", "assigned_size": 1024 * 1024}
+    data.describe_new(read_first)
+    data.prepare_copy("iscsi_lun_snapshots", source, "iscsi_luns", read_first)
+    assert list(data.copies) == ["lun-a"] and not data.is_materialised(read_first)
+    assert data.digest("iscsi_luns", read_first) == source_digest  # a reader before the task's end waits for the bytes
+    data.finish_copy("iscsi_lun_snapshots", source, "iscsi_luns", read_first)
+    assert data.digest("iscsi_luns", read_first) == source_digest and not data.copies
+    dropped = {"id": "lun-b", "assigned_size": 1024 * 1024}
+    data.describe_new(dropped)
+    data.prepare_copy("iscsi_lun_snapshots", source, "iscsi_luns", dropped)
+    assert list(data.copies) == ["lun-b"]
+    data.discard("iscsi_luns", dropped)  # a clone deleted (or its task failed) before anyone copied
+    data.run_deferred()
+    assert not os.path.exists(data.path_of("iscsi_luns", dropped)) and not data.copies
