@@ -149,13 +149,18 @@ def test_a_chunk_of_the_wrong_size_and_an_unfinished_import_are_refused(api):
 
 # ----- data-plane faults ---------------------------------------------------------------------------------------
 
-def test_download_faults_answer_500_or_close_early(api):
+def _raw_export_link_of_new_volume(api, name):
+    """The download link of a RAW export of a new 2 MB volume named name (the data-plane fault tests' source)."""
     cluster = api.call("get-clusters", {"first": 1})[0]
-    answers, _tasks = api.run("create-vm-volume", [{"name": "dl", "cluster_id": cluster["id"], "size": 2, "size_unit": "MB",
+    answers, _tasks = api.run("create-vm-volume", [{"name": name, "cluster_id": cluster["id"], "size": 2, "size_unit": "MB",
                                                     "elf_storage_policy": "REPLICA_2_THIN_PROVISION", "sharing": False}])
     api.settle()
     export, _task = _export(api, {"id": answers[0]["data"]["id"]}, "RAW")
-    link = _links(api, export["id"])[0]["link"]
+    return _links(api, export["id"])[0]["link"]
+
+
+def test_download_faults_answer_500_or_close_early(api):
+    link = _raw_export_link_of_new_volume(api, "dl")
     api.admin("POST", "dataplane/faults", {"download_errors": [{"status": 500, "nth": 1}],
                                            "download_truncations": [{"after_bytes": 1000, "next": 1}]})
     assert requests.get(link, timeout=30).status_code == 500
@@ -167,12 +172,7 @@ def test_download_faults_answer_500_or_close_early(api):
 
 
 def test_a_closing_truncation_delivers_its_bytes_and_the_download_log_keeps_each_request_without_the_secret(api):
-    cluster = api.call("get-clusters", {"first": 1})[0]
-    answers, _tasks = api.run("create-vm-volume", [{"name": "logged", "cluster_id": cluster["id"], "size": 2, "size_unit": "MB",
-                                                    "elf_storage_policy": "REPLICA_2_THIN_PROVISION", "sharing": False}])
-    api.settle()
-    export, _task = _export(api, {"id": answers[0]["data"]["id"]}, "RAW")
-    link = _links(api, export["id"])[0]["link"]
+    link = _raw_export_link_of_new_volume(api, "logged")
     api.admin("POST", "dataplane/faults", {"download_truncations": [{"after_bytes": 1, "reset": "no"}]}, status=400)
     api.admin("DELETE", "dataplane/downloads")
     api.admin("POST", "dataplane/faults", {"download_truncations": [{"after_bytes": 300000, "reset": False, "next": 1}]})
