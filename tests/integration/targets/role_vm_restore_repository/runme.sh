@@ -18,7 +18,6 @@ cloudtower_sim_password: '$PASSWORD'
 repo_portal: '$PORTAL'
 repo_work: '$WORK'
 repo_simulator_dir: '$(dirname "$SIM")'
-digest_script: '$(cd ../role_vm_backup_repository/files && pwd)/restore_digest.py'
 VARS
 
 ansible-playbook -i "${INVENTORY_PATH:-localhost,}" -c local -e "@$CONFIG" -e "@$WORK/restore_vars.yml" restore.yml "$@"
