@@ -1,7 +1,8 @@
 """What ansible-test needs in ~/.ansible/test before several runs start side by side on a fresh machine.
 
 - ansible-test --venv downloads get-pip-<ver>.py from a host this machine cannot reach; it uses a cached copy
-  at ~/.ansible/test/cache/get_pip_<ver with _>.py when there is one, so an offline stand-in is seeded there.
+  at ~/.ansible/test/cache/get_pip_<ver with _>.py when there is one, so an offline stand-in is seeded there
+  (and replaced when this tree's stand-in differs).
 - ansible-test integration makes ~/.ansible/test/id_rsa on first use with ssh-keygen, which asks
   "Overwrite (y/n)?" when another run made it a moment earlier: the key pair is made once, here, before any
   run starts.
@@ -40,13 +41,20 @@ def _atomic_copy(source, dest):
     os.replace(tmp, dest)
 
 
+def _same_content(source, dest):
+    if not os.path.isfile(dest):
+        return False
+    with open(source, "rb") as src, open(dest, "rb") as dst:
+        return src.read() == dst.read()
+
+
 def seed_get_pip(python):
     """Seed the offline get-pip stand-in for every pip version ``python``'s ansible-test asks for."""
     cache = os.path.join(test_home(), "cache")
     os.makedirs(cache, exist_ok=True)
     for version in pip_versions(python):
         path = os.path.join(cache, "get_pip_%s.py" % version.replace(".", "_"))
-        if not os.path.isfile(path):
+        if not _same_content(STANDIN, path):
             _atomic_copy(STANDIN, path)
 
 

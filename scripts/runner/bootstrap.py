@@ -32,9 +32,11 @@ EVERY_RUN = tuple("core-%s" % r for r in matrix.EVERY_RUN)
 # Two lanes side by side, each with its own tree: the checks (sanity, lint, docs, build and the other
 # ansible-core releases) keep one core busy for minutes at a time, while the integration shards could use two.
 # Run one after the other they left a core idle for half the run. CT_LANES=1 runs every stage in one lane.
+# The simulator's own tests sit in the checks lane: the runs lane (units, then the integration shards) is the
+# longer one.
 LANES = (
-    ("runs", ("simulator", "units", "integration")),
-    ("checks", ("changelog", "sanity", "lint", "docs", "build", "release", "ee") + CORES),
+    ("runs", ("units", "integration")),
+    ("checks", ("changelog", "sanity", "simulator", "lint", "docs", "build", "release", "ee") + CORES),
 )
 USAGE = """usage: scripts/test.sh [--keep] [--list] [STAGE ...]
 
@@ -147,11 +149,12 @@ def run_tests(args):
         if word.startswith("-"):
             sys.exit("ERROR: unknown option: %s\n\n%s" % (word, usage()))
     started = time.time()
+    sessions = [] if "--list" in args else selected_sessions(words)
+    prebuild = start_prebuilding_venvs(sessions)
     venv = test_venv()
     if "--list" in args:
         list_stages(venv)
         return 0
-    sessions = selected_sessions(words)
     work = tempfile.mkdtemp(prefix="smartx.cloudtower-test.")
     env = venv.env()
     env.update(CT_WORK=work, PYTHONDONTWRITEBYTECODE="1", ANSIBLE_FORCE_COLOR=env.get("ANSIBLE_FORCE_COLOR", "0"))
@@ -163,6 +166,7 @@ def run_tests(args):
         env.pop(name, None)
     say("Python %s, ansible-core %s, venv %s\nWork directory: %s" % (venv.version, venv.ansible_core, venv.path, work))
     returncode = run_lanes(venv, lanes_of(sessions), env)
+    prebuild.join()
     summary(sessions, read_results(work), venv, started, returncode)
     if keep:
         say("Kept the work directory: %s" % work)
@@ -170,6 +174,31 @@ def run_tests(args):
         import shutil  # pylint: disable=import-outside-toplevel
         shutil.rmtree(work, ignore_errors=True)
     return returncode
+
+
+def start_prebuilding_venvs(sessions):
+    """Build the venvs of the oldest releases and of the release stage in a thread, while the test venv is built:
+    pip installs on one core, so the other one is idle then. The stages reuse them (a venv is built once, under
+    a lock); when a build fails here, its stage builds it again and reports the failure."""
+    from runner import stages  # pylint: disable=import-outside-toplevel
+
+    releases = [s[len("core-"):] for s in sessions if s.startswith("core-")]
+
+    def silent(dummy_text):
+        pass
+
+    def build_all():
+        try:
+            for release in releases:
+                stages.core_venv(release, ROOT, silent)
+            if "release" in sessions:
+                stages.user_venv(ROOT, silent)
+        except Exception:  # pylint: disable=broad-except
+            pass
+
+    thread = threading.Thread(target=build_all, daemon=True)
+    thread.start()
+    return thread
 
 
 def lanes_of(sessions):

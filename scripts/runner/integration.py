@@ -19,39 +19,38 @@ HEARTBEAT = 30.0
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 STARTED = re.compile(r"^Running (\S+) integration test (?:role|script)", re.M)
 DEFAULT_WEIGHT = 30
-# What each target costs, in CPU seconds as the integration stage prints them (2026-12-05, 2 cores, with the
-# AnsiballZ code cache), except
-# fault_matrix, whose waits (slow replies, locks, paused tasks) keep its shard busy well beyond its CPU (2026-12-06:
-# 99 CPU-s, 348 s on a loaded machine; it was 187 CPU-s, 592 s). They only
-# steer the balance: a stale table makes shards uneven, never wrong.
+# What each target takes, in seconds of wall time inside a whole run (2026-12-06, 2 cores, the checks lane
+# running beside the shards). Wall time, not CPU time: a shard ends when its slowest target's waits (slow
+# replies, locks, timed tasks) end too -- fault_matrix waits for 3/4 of its 321 s. They only steer the
+# balance: a stale table makes shards uneven, never wrong.
 WEIGHTS = {
-    "fault_matrix": 160,
-    "role_vm_backup": 55,
-    "cloudtower_vm": 112,
-    "concurrency": 46,
-    "cloudtower_vm_snapshot": 86,
-    "cloudtower_vm_api_1_8": 56,
-    "role_vm_restore": 33,
-    "bad_input": 75,
-    "role_vm_backup_repository": 62,
-    "check_mode_audit": 66,
-    "role_snapshot_retention": 15,
-    "cloudtower_vm_info": 26,
-    "secrets_scan": 27,
-    "role_vm_restore_repository": 28,
-    "inventory_cloudtower": 20,
-    "awx_runner": 17,
-    "cloudtower_vm_snapshot_info": 10,
-    "cloudtower_task_info": 10,
-    "cloudtower_lun_snapshot_info": 13,
-    "cloudtower_backup_manifest": 6,
-    "role_report": 9,
-    "tls": 10,
-    "cloudtower_auth": 7,
-    "cloudtower_vm_template": 12,
+    "fault_matrix": 321,
+    "bad_input": 121,
+    "role_vm_backup": 108,
+    "cloudtower_vm_snapshot": 103,
+    "cloudtower_vm": 102,
+    "check_mode_audit": 91,
+    "role_vm_backup_repository": 90,
+    "role_vm_restore_repository": 50,
+    "cloudtower_vm_api_1_8": 49,
+    "concurrency": 47,
+    "cloudtower_vm_info": 39,
+    "cloudtower_task_info": 38,
+    "inventory_cloudtower": 35,
+    "awx_runner": 33,
+    "role_vm_restore": 28,
+    "secrets_scan": 26,
+    "role_snapshot_retention": 25,
+    "cloudtower_vm_snapshot_info": 21,
+    "cloudtower_lun_snapshot_info": 20,
+    "tls": 19,
+    "cloudtower_vm_template": 16,
+    "role_report": 14,
+    "cloudtower_backup_manifest": 11,
+    "cloudtower_vm_migration": 10,
     "cloudtower_vm_devices": 10,
-    "cloudtower_placement_info": 4,
-    "cloudtower_vm_migration": 8,
+    "cloudtower_auth": 10,
+    "cloudtower_placement_info": 6,
 }
 
 

@@ -56,8 +56,8 @@ def test_cpu_seconds_of_a_process_grow_with_the_children_it_reaped():
 def test_two_lanes_split_the_stages_unless_one_lane_is_asked(monkeypatch):
     monkeypatch.delenv("CT_LANES", raising=False)
     lanes = dict(bootstrap.lanes_of(bootstrap.selected_sessions([])))
-    assert lanes["runs"] == ["simulator", "units", "integration"]
-    assert lanes["checks"][:2] == ["changelog", "sanity"] and "core-%s" % matrix.OLDEST in lanes["checks"]
+    assert lanes["runs"] == ["units", "integration"]
+    assert lanes["checks"][:3] == ["changelog", "sanity", "simulator"] and "core-%s" % matrix.OLDEST in lanes["checks"]
     assert sorted(lanes["runs"] + lanes["checks"]) == sorted(bootstrap.selected_sessions([]))
     assert bootstrap.lanes_of(["sanity", "lint"]) == [("", ["sanity", "lint"])]
     monkeypatch.setenv("CT_LANES", "1")
