@@ -231,11 +231,13 @@ class TestTokenInvalidated:
         assert [r["status"] for r in sent(sim, "get-vms")] == [401, 200]
 
     def test_a_token_ended_in_the_middle_of_a_wait_does_not_end_the_wait(self, sim):
-        sim.set_settings({"task_durations": {"create-vm-snapshot": 0.6}})
+        # The task outlasts the wait's first poll even on a loaded machine (0.6 s did not: the wait then read a
+        # finished task before the token ended); the token ends after that first poll.
+        sim.set_settings({"task_durations": {"create-vm-snapshot": 3.0}})
         client = make_client(sim.url)
         vm = client.call("get-vms", {"where": {"name": "db-02"}})[0]
         task_ids = task_ids_of(client.mutate("create-vm-snapshot", snapshot_body(vm, "mid-wait")))
-        sim.set_faults({"invalidate_tokens_after": 2})
+        sim.set_faults({"invalidate_tokens_after": 1})
         tasks = make_waiter(client).wait(task_ids)
         assert [t["status"] for t in tasks] == ["SUCCESSED"]
         assert client.login_count == 2
