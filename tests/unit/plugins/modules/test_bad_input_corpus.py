@@ -50,8 +50,8 @@ from ansible_collections.smartx.cloudtower.tests.unit.simulator_harness import (
 ANSIBLE_CORE = tuple(int(part) for part in ansible_version.split(".")[:2])
 CORPUS = os.path.join(os.path.dirname(__file__), "..", "..", "..", "integration", "targets", "bad_input", "vars", "main.yml")
 
-# The corpus names modules as its call_<module>.yml wrappers do; vm_info_conn is cloudtower_vm_info with
-# connection options of the case's own.
+# The corpus names modules by short names, as bad_input's integration target does; vm_info_conn is
+# cloudtower_vm_info with connection options of the case's own.
 MODULES = {
     "vm": cloudtower_vm,
     "vm_snapshot": cloudtower_vm_snapshot,
