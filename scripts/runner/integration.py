@@ -20,26 +20,26 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 STARTED = re.compile(r"^Running (\S+) integration test (?:role|script)", re.M)
 DEFAULT_WEIGHT = 30
 # What each target takes, in seconds of wall time inside a whole run (2026-12-06, 2 cores, the checks lane
-# running beside the shards). Wall time, not CPU time: a shard ends when its slowest target's waits (slow
+# running beside the shards; the six targets cut later that day scaled by their new CPU seconds). Wall time, not CPU time: a shard ends when its slowest target's waits (slow
 # replies, locks, timed tasks) end too -- fault_matrix waits for 3/4 of its 321 s. They only steer the
 # balance: a stale table makes shards uneven, never wrong.
 WEIGHTS = {
     "fault_matrix": 321,
-    "bad_input": 121,
+    "bad_input": 71,
     "role_vm_backup": 108,
     "cloudtower_vm_snapshot": 103,
     "cloudtower_vm": 102,
-    "check_mode_audit": 91,
-    "role_vm_backup_repository": 90,
-    "role_vm_restore_repository": 50,
+    "check_mode_audit": 67,
+    "role_vm_backup_repository": 72,
+    "role_vm_restore_repository": 48,
     "cloudtower_vm_api_1_8": 49,
     "concurrency": 47,
-    "cloudtower_vm_info": 39,
+    "cloudtower_vm_info": 29,
     "cloudtower_task_info": 38,
     "inventory_cloudtower": 35,
     "awx_runner": 33,
     "role_vm_restore": 28,
-    "secrets_scan": 26,
+    "secrets_scan": 23,
     "role_snapshot_retention": 25,
     "cloudtower_vm_snapshot_info": 21,
     "cloudtower_lun_snapshot_info": 20,
