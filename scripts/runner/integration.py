@@ -20,9 +20,10 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 STARTED = re.compile(r"^Running (\S+) integration test (?:role|script)", re.M)
 DEFAULT_WEIGHT = 30
 # What each target takes, in seconds of wall time inside a whole run (2026-12-06, 2 cores, the checks lane
-# running beside the shards; the six targets cut later that day scaled by their new CPU seconds). Wall time, not CPU time: a shard ends when its slowest target's waits (slow
-# replies, locks, timed tasks) end too -- fault_matrix waits for 3/4 of its 321 s. They only steer the
-# balance: a stale table makes shards uneven, never wrong.
+# running beside the shards; the six targets cut later that day scaled by their new CPU seconds). Wall time,
+# not CPU time: a shard ends when its slowest target's waits (slow replies, locks, timed tasks) end too --
+# fault_matrix waits for 3/4 of its 321 s. They only steer the balance: a stale table makes shards uneven,
+# never wrong.
 WEIGHTS = {
     "fault_matrix": 321,
     "bad_input": 71,
