@@ -53,12 +53,14 @@ def test_cpu_seconds_of_a_process_grow_with_the_children_it_reaped():
     assert integration.cpu_seconds(2 ** 22 + 7) is None
 
 
-def test_two_lanes_split_the_stages_unless_one_lane_is_asked(monkeypatch):
+def test_the_lanes_split_the_stages_unless_one_lane_is_asked(monkeypatch):
     monkeypatch.delenv("CT_LANES", raising=False)
     lanes = dict(bootstrap.lanes_of(bootstrap.selected_sessions([])))
     assert lanes["runs"] == ["units", "integration"]
-    assert lanes["checks"][:3] == ["changelog", "sanity", "simulator"] and "core-%s" % matrix.OLDEST in lanes["checks"]
-    assert sorted(lanes["runs"] + lanes["checks"]) == sorted(bootstrap.selected_sessions([]))
+    assert lanes["checks"][:2] == ["changelog", "sanity"] and "core-%s" % matrix.OLDEST in lanes["checks"]
+    assert lanes["simulator"] == ["simulator"]
+    assert sorted(lanes["runs"] + lanes["checks"] + lanes["simulator"]) == sorted(bootstrap.selected_sessions([]))
+    assert bootstrap.lanes_of(["simulator", "units"]) == [("runs", ["units"]), ("simulator", ["simulator"])]
     assert bootstrap.lanes_of(["sanity", "lint"]) == [("", ["sanity", "lint"])]
     monkeypatch.setenv("CT_LANES", "1")
     assert bootstrap.lanes_of(["sanity", "units"]) == [("", ["sanity", "units"])]
