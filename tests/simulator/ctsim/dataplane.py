@@ -41,15 +41,26 @@ class DataPlane:
         self.portal_lock = threading.RLock()
         # Download requests of export links as served (GET /__sim/dataplane/downloads): what a resume asked for.
         self.downloads = []
-        self.downloads_lock = threading.Lock()
+        self.downloads_in_flight = 0
+        self.downloads_changed = threading.Condition()
         atexit.register(self.close)
 
-    def record_download(self, served):
-        with self.downloads_lock:
-            self.downloads.append(dict(served, seq=len(self.downloads) + 1, time=time.time()))
+    def download_started(self):
+        with self.downloads_changed:
+            self.downloads_in_flight += 1
 
-    def download_log(self, clear=False):
-        with self.downloads_lock:
+    def record_download(self, served):
+        with self.downloads_changed:
+            self.downloads.append(dict(served, seq=len(self.downloads) + 1, time=time.time()))
+            self.downloads_in_flight -= 1
+            self.downloads_changed.notify_all()
+
+    def download_log(self, clear=False, settle_seconds=5.0):
+        with self.downloads_changed:
+            # A reply's last bytes reach the client a moment before its handler logs it: a reader that has its
+            # whole download must find it in the log, so downloads still being served are waited for (bounded:
+            # a stalled one is left out).
+            self.downloads_changed.wait_for(lambda: self.downloads_in_flight == 0, timeout=settle_seconds)
             entries = list(self.downloads)
             if clear:
                 self.downloads = []

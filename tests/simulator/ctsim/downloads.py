@@ -38,6 +38,7 @@ def serve_download(handler, simulator):
         fault = simulator.dataplane.faults.download_fault()
     served = {"method": handler.command, "path": url.path, "range": handler.headers.get("Range"), "status": None,
               "bytes_sent": 0, "dropped": False}
+    simulator.dataplane.download_started()
     try:
         if found is None:
             served["status"] = 404

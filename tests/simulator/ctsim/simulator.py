@@ -162,7 +162,7 @@ class Simulator:
             self._state_ready.set()
             self.current_config = config
             self.log.clear()
-            self.dataplane.download_log(clear=True)
+            self.dataplane.download_log(clear=True, settle_seconds=0)
             if self.dataplane.faults.spec:
                 self.dataplane.set_faults({})
             self.dataplane.sync(new_state.store)
