@@ -58,10 +58,10 @@ def test_the_lanes_split_the_stages_unless_one_lane_is_asked(monkeypatch):
     lanes = dict(bootstrap.lanes_of(bootstrap.selected_sessions([])))
     assert lanes["runs"] == ["units", "integration"]
     assert lanes["checks"][:2] == ["changelog", "sanity"] and "core-%s" % matrix.OLDEST in lanes["checks"]
-    assert lanes["simulator"] == ["simulator"]
+    assert lanes["simulator"] == ["simulator", "lint"]
     assert sorted(lanes["runs"] + lanes["checks"] + lanes["simulator"]) == sorted(bootstrap.selected_sessions([]))
     assert bootstrap.lanes_of(["simulator", "units"]) == [("runs", ["units"]), ("simulator", ["simulator"])]
-    assert bootstrap.lanes_of(["sanity", "lint"]) == [("", ["sanity", "lint"])]
+    assert bootstrap.lanes_of(["sanity", "docs"]) == [("", ["sanity", "docs"])]
     monkeypatch.setenv("CT_LANES", "1")
     assert bootstrap.lanes_of(["sanity", "units"]) == [("", ["sanity", "units"])]
 
