@@ -99,9 +99,10 @@ def install_dataplane_tools(ctx, coll):
 
 
 def unit_workers():
-    """Three pytest workers per core: many unit tests wait on the simulator's timed tasks rather than compute
-    (measured on 2 cores: 2 workers 74 s, 4 59 s, 6 44 s, 10 46 s of wall time for the same tests)."""
-    return min(16, 3 * (os.cpu_count() or 1))
+    """Three pytest workers on 2 cores (1.5 per core): many unit tests wait on the simulator's timed tasks, and
+    more workers overlap those waits but each costs CPU, which the whole run is short of (measured on 2 cores, same
+    tests: 2 workers 74 s / 47 CPU-s, 3 54 s / 48, 4 60 s / 50, 6 41 s / 55, 10 46 s / 72)."""
+    return min(16, max(2, (3 * (os.cpu_count() or 1)) // 2))
 
 
 def units_in(venv, coll, extra=()):
