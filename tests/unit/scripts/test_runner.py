@@ -104,6 +104,19 @@ def test_venv_key_follows_the_requirement_files(tmp_path):
     assert venvs._key(interpreter, ["-rtests/req.txt"], str(tmp_path)) != first  # pylint: disable=protected-access
 
 
+def test_bytecode_of_removed_temporary_directories_is_forgotten_and_the_rest_kept(tmp_path, monkeypatch):
+    monkeypatch.setenv("SMARTX_CLOUDTOWER_CACHE", str(tmp_path / "cache"))
+    temp = tmp_path / "tmp"
+    (temp / "alive").mkdir(parents=True)
+    mirror = tmp_path / "cache" / "pycache" / str(temp).lstrip(os.sep)
+    for name in ("alive", "gone"):
+        (mirror / name / "__pycache__").mkdir(parents=True)
+    venvs.forget_bytecode_of_removed(str(temp))
+    assert sorted(os.listdir(str(mirror))) == ["alive"]
+    venvs.forget_bytecode(str(temp / "alive"))
+    assert os.listdir(str(mirror)) == []
+
+
 def test_the_tree_copy_leaves_out_vcs_data_caches_and_output(tmp_path):
     source = tmp_path / "checkout"
     for path in ("plugins/modules/m.py", ".git/HEAD", "tests/output/x", "plugins/__pycache__/m.pyc", "demo-output/a",
