@@ -30,6 +30,13 @@ def test_json_that_is_no_manifest_is_refused():
     assert "not a manifest of smartx.cloudtower.vm_backup" in read["problem"] and "/b/other.json" in read["problem"]
 
 
+def test_json_that_is_no_object_is_refused():
+    # A list of VMs (cloudtower_vm_info's output saved by mistake): bad_input's not-a-manifest file is one VM's record.
+    read = backup_manifest('[{"id": "vm-1", "name": "db-01"}]', "vm_restore_manifest", "/b/vms.json")
+    assert read["manifest"] is None
+    assert "vm_restore_manifest" in read["problem"] and "/b/vms.json" in read["problem"] and "not valid JSON" in read["problem"]
+
+
 def test_the_timestamp_is_filled_in_and_the_vm_placeholders_left_for_the_module():
     assert snapshot_name("nightly-{vm_name}-{timestamp}", timestamp="T1") == {"name": "nightly-{vm_name}-T1", "problem": None}
     assert snapshot_name("nightly-{vm_id}-{timestamp}")["name"] == "nightly-{vm_id}-{timestamp}"

@@ -10,7 +10,9 @@ per run: {label, problems, mutations}. A run is either
 - {case, result} for a role run; its requests are the simulator's request log, which the judge reads and empties
   (so judge each role run right after it).
 Each case must fail with a message naming its option and its value (value null: a combination of options, no
-single value), send no mutating request and keep the password out of its result.
+single value), send no mutating request and keep the password out of its result. A case may also list words its
+message must contain (words), and, for a role, words that what the role's last task printed alone must contain
+(printed_words) or must not contain (printed_not); a role run's result then carries printed.
 
 The same checks were one Jinja expression over the variables of five tasks per case (the request log read twice in
 set_fact, the case counted and judged); in Python they cost milliseconds and read more plainly.
@@ -49,6 +51,14 @@ def problems_of(case, result, mutations, password):
         problems.append("the message does not name the option: " + message)
     if failed and case["value"] is not None and str(case["value"]) not in message:
         problems.append("the message does not name the value: " + message)
+    if failed:
+        problems.extend("the message does not say %r: %s" % (word, message) for word in case.get("words", []) if word not in message)
+        # printed: what the role's last task printed alone (its own rescue points at the failure rather than repeat it).
+        printed = str(result.get("printed", message))
+        problems.extend("the role's last task does not print %r: %s" % (word, printed)
+                        for word in case.get("printed_words", []) if word not in printed)
+        problems.extend("the role's last task prints %r again: %s" % (word, printed)
+                        for word in case.get("printed_not", []) if word in printed)
     if mutations:
         problems.append("sent " + json.dumps([request.get("endpoint") for request in mutations]))
     if password and (password in json.dumps(result, default=str) or any(password in text for text in strings_in(result))):
