@@ -17,6 +17,8 @@ action, not to the module it runs, and ansible-core applies them to another modu
       args: {vm: db-01, name: nightly}
       steps: [check, apply, apply, check]      # default: [apply]
       login: true                              # default: log in to the suite's simulator
+      before: [[faults, {task_failures: [...]}]]  # admin calls ([route, body]) before the first step
+      after: [[faults, {}]]                    # and after the last one (also when a step raised)
     register: runs
 
 runs.steps: one entry per step, in order: {step, result (the module's result), requests (the simulator's request
@@ -45,7 +47,7 @@ class ActionModule(ActionBase):
     """simulator_run: see the module docstring."""
 
     TRANSFERS_FILES = False
-    _VALID_ARGS = frozenset(("module", "args", "steps", "url", "login"))
+    _VALID_ARGS = frozenset(("module", "args", "steps", "url", "login", "before", "after"))
 
     def run(self, tmp=None, task_vars=None):
         super().run(tmp, task_vars)
@@ -63,9 +65,18 @@ class ActionModule(ActionBase):
         if self._task.args.get("login", True):
             args = self.with_simulator_connection(args, url, task_vars)
         try:
+            self.admin_calls(admin, url, "before")
             return {"changed": False, "steps": [self.run_step(module, args, step, admin, url, task_vars) for step in steps]}
         finally:
-            self._remove_tmp_path(self._connection._shell.tmpdir)
+            try:
+                self.admin_calls(admin, url, "after")
+            finally:
+                self._remove_tmp_path(self._connection._shell.tmpdir)
+
+    def admin_calls(self, admin, url, when):
+        """The simulator admin calls of before or after, each [route, body] (a case's faults, a patch), in order."""
+        for route, body in self._task.args.get(when) or []:
+            admin.run([route], url=url, body=body)
 
     @staticmethod
     def with_simulator_connection(args, url, task_vars):
