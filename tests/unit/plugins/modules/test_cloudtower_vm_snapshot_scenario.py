@@ -77,7 +77,7 @@ def test_the_target_scenario_passes_its_judgement(capsys, api_version):
         problems = scenario.judge(state, runs)
     finally:
         sim.stop()
-    assert len(runs) == 23
+    assert len(runs) == 22
     assert problems == []
 
 

@@ -93,9 +93,9 @@ def cases(state):
         case("revert without stop_vm", {"state": "reverted", "vm": "web-01", "name": "pre-patch-2024-04"}),
         case("revert", {"state": "reverted", "vm": "web-01", "name": "pre-patch-2024-04", "stop_vm": True}, ["check", "apply"]),
         case("revert again by id", {"state": "reverted", "id": snapshot_id(state, "pre-patch-2024-04")}),
-        case("snapshot app-02", {"vm": "app-02", "name": "it-app-02"}),
+        # One run makes the snapshots the next two reverts go back to.
+        case("snapshots of app-02 and db-02", {"vms": ["app-02", "db-02"], "name": "it-{vm_name}"}),
         case("revert the suspended app-02", {"state": "reverted", "vm": "app-02", "name": "it-app-02", "stop_vm": True}),
-        case("snapshot db-02", {"vm": "db-02", "name": "it-db-02"}),
         case("failed rollback", {"state": "reverted", "vm": "db-02", "name": "it-db-02"},
              before=[["faults", ROLLBACK_FAULT]], after=[["faults", {}]]),
         # One failing VM of a batch, and wait false.
@@ -356,7 +356,7 @@ def expect_failures(verdict, runs, ids):
 EXPECTATIONS = [expect_single, expect_single_absent, expect_batch, expect_without_vmtools, expect_fallback, expect_with_vmtools,
                 expect_keep_last, expect_left, expect_prune_older, expect_prune_keep_one, expect_failures]
 REFUSED = {"revert without stop_vm": ["stop_vm", "RUNNING", "web-01"]}
-PLAIN = ["backup 1", "backup 2", "snapshot app-02", "snapshot db-02"]
+PLAIN = ["backup 1", "backup 2", "snapshots of app-02 and db-02"]
 
 
 def judge(state, runs):
