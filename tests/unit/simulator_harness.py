@@ -31,7 +31,7 @@ except ImportError:  # ansible-core 2.16 - 2.18: module arguments are a serializ
 from ansible_collections.smartx.cloudtower.tests.simulator import ctsim  # pylint: disable=import-error
 from ansible_collections.smartx.cloudtower.tests.simulator.ctsim import Simulator  # pylint: disable=import-error
 
-__all__ = ["ctsim", "Simulator", "call_module", "run_module", "request_log"]
+__all__ = ["ctsim", "Simulator", "call_module", "run_module", "request_log", "play_case"]
 
 USERNAME = "admin"
 PASSWORD = "unit-test-password"
@@ -114,3 +114,38 @@ def run_module(module, sim, capsys, check_mode=False, diff=False, password=PASSW
     mutating = [r for r in log if r.get("mutating")]
     return Run(result, [r["endpoint"] for r in log], [r["endpoint"] for r in mutating],
                [r["endpoint"] for r in mutating if r.get("status") == 200])
+
+
+def admin_call(sim, route, body):
+    """One of the simulator admin calls a played case makes before or after its steps ([route, body])."""
+    if route == "faults":
+        sim.set_faults(body)
+    elif route == "patch":
+        sim.patch(body["resource"], body["id"], body["set"])
+    else:
+        raise AssertionError("no in-process admin call %r" % route)
+
+
+def play_case(sim, capsys, case, modules):
+    """One case of a target's scenario lookup, as setup_simulator's simulator_run plays it through Ansible: the admin
+    calls before it, each step (check mode or apply, with --diff) with the simulator's requests of that step, the
+    admin calls after it. Returns it in the shape of a looped simulator_run task's item (loop variable "item").
+
+    case: {name, module (a key of modules), args, steps, before, after}; modules: module name -> Python module.
+    """
+    for route, body in case["before"]:
+        admin_call(sim, route, body)
+    steps = []
+    try:
+        for step in case["steps"]:
+            args = dict(case["args"], cloudtower_host=sim.url, cloudtower_username=USERNAME, cloudtower_password=PASSWORD,
+                        _ansible_check_mode=step == "check", _ansible_diff=True)
+            sim.clear_requests()
+            result = call_module(modules[case["module"]], capsys, args)
+            requests = request_log(sim)
+            steps.append({"step": step, "result": result, "requests": requests,
+                          "mutations": [request for request in requests if request.get("mutating")]})
+    finally:
+        for route, body in case["after"]:
+            admin_call(sim, route, body)
+    return {"ansible_loop_var": "item", "item": case, "steps": steps}

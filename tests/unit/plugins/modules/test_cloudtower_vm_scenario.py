@@ -21,7 +21,10 @@ from ansible_collections.smartx.cloudtower.plugins.modules import cloudtower_vm_
 from ansible_collections.smartx.cloudtower.tests.integration.targets.cloudtower_vm.lookup_plugins import (  # pylint: disable=import-error
     vm_scenario as scenario,
 )
-from ansible_collections.smartx.cloudtower.tests.unit.simulator_harness import PASSWORD, USERNAME, call_module, request_log, start_simulator
+from ansible_collections.smartx.cloudtower.tests.integration.targets.setup_simulator.action_plugins.simulator_run import (  # pylint: disable=import-error
+    Verdict,
+)
+from ansible_collections.smartx.cloudtower.tests.unit.simulator_harness import play_case, start_simulator
 
 MODULES = {
     "cloudtower_vm": cloudtower_vm,
@@ -29,33 +32,6 @@ MODULES = {
     "cloudtower_vm_snapshot": cloudtower_vm_snapshot,
     "cloudtower_task_info": cloudtower_task_info,
 }
-
-
-def admin(sim, route, body):
-    """The simulator admin calls the cases make (setup_simulator's simulator_admin, in-process)."""
-    if route != "faults":
-        raise AssertionError("no in-process admin call %r" % route)
-    sim.set_faults(body)
-
-
-def play(sim, capsys, case):
-    """One case as simulator_run plays it: before, each step with its requests, after."""
-    for route, body in case["before"]:
-        admin(sim, route, body)
-    steps = []
-    try:
-        for step in case["steps"]:
-            args = dict(case["args"], cloudtower_host=sim.url, cloudtower_username=USERNAME, cloudtower_password=PASSWORD,
-                        _ansible_check_mode=step == "check", _ansible_diff=True)
-            sim.clear_requests()
-            result = call_module(MODULES[case["module"]], capsys, args)
-            requests = request_log(sim)
-            steps.append({"step": step, "result": result, "requests": requests,
-                          "mutations": [request for request in requests if request.get("mutating")]})
-    finally:
-        for route, body in case["after"]:
-            admin(sim, route, body)
-    return {"ansible_loop_var": "vm_case", "vm_case": case, "steps": steps}
 
 
 def play_scenario(capsys, name, api_version):
@@ -68,7 +44,7 @@ def play_scenario(capsys, name, api_version):
             parts = scenario.cases(name, api_version, runs)
             if index >= len(parts):
                 break
-            runs += [play(sim, capsys, case) for case in parts[index]]
+            runs += [play_case(sim, capsys, case, MODULES) for case in parts[index]]
         return runs, scenario.judge(name, api_version, runs, sim.state("vm_snapshots")["vm_snapshots"])
     finally:
         sim.stop()
@@ -94,6 +70,6 @@ def test_the_judge_finds_a_second_apply_that_changes():
     request = {"endpoint": "update-vm-basic-info", "mutating": True, "status": 200}
     steps = [{"step": step, "result": dict(result, changed=step == "check" or index in (1, 2)), "requests": [request] if index in (1, 2) else [],
               "mutations": [request] if index in (1, 2) else []} for index, step in enumerate(scenario.IDEMPOTENT)]
-    verdict = scenario.Verdict("update")
+    verdict = Verdict("update")
     scenario.judge_idempotent(verdict, {"steps": steps})
     assert [problem for problem in verdict.problems if problem.startswith("update: again: changed=True")] != []

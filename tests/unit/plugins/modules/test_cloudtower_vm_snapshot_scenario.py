@@ -21,43 +21,16 @@ from ansible_collections.smartx.cloudtower.plugins.modules import cloudtower_vm_
 from ansible_collections.smartx.cloudtower.tests.integration.targets.cloudtower_vm_snapshot.lookup_plugins import (  # pylint: disable=import-error
     vm_snapshot_scenario as scenario,
 )
-from ansible_collections.smartx.cloudtower.tests.unit.simulator_harness import PASSWORD, USERNAME, call_module, request_log, start_simulator
+from ansible_collections.smartx.cloudtower.tests.integration.targets.setup_simulator.action_plugins.simulator_run import (  # pylint: disable=import-error
+    Verdict,
+)
+from ansible_collections.smartx.cloudtower.tests.unit.simulator_harness import play_case, start_simulator
 
 MODULES = {
     "cloudtower_vm_snapshot": cloudtower_vm_snapshot,
     "cloudtower_vm_snapshot_info": cloudtower_vm_snapshot_info,
     "cloudtower_task_info": cloudtower_task_info,
 }
-
-
-def admin(sim, route, body):
-    """The simulator admin calls the cases make (setup_simulator's simulator_admin, in-process)."""
-    if route == "faults":
-        sim.set_faults(body)
-    elif route == "patch":
-        sim.patch(body["resource"], body["id"], body["set"])
-    else:
-        raise AssertionError("no in-process admin call %r" % route)
-
-
-def play(sim, capsys, case):
-    """One case as simulator_run plays it: before, each step with its requests, after."""
-    for route, body in case["before"]:
-        admin(sim, route, body)
-    steps = []
-    try:
-        for step in case["steps"]:
-            args = dict(case["args"], cloudtower_host=sim.url, cloudtower_username=USERNAME, cloudtower_password=PASSWORD,
-                        _ansible_check_mode=step == "check", _ansible_diff=True)
-            sim.clear_requests()
-            result = call_module(MODULES[case["module"]], capsys, args)
-            requests = request_log(sim)
-            steps.append({"step": step, "result": result, "requests": requests,
-                          "mutations": [request for request in requests if request.get("mutating")]})
-    finally:
-        for route, body in case["after"]:
-            admin(sim, route, body)
-    return {"ansible_loop_var": "scenario_case", "scenario_case": case, "steps": steps}
 
 
 def state_of(sim):
@@ -71,9 +44,9 @@ def test_the_target_scenario_passes_its_judgement(capsys, api_version):
         reset = scenario.RESET
         sim.reset(state=reset["state"], api_version=api_version, task_seconds=reset["task_seconds"], vms=reset["vms"])
         state = state_of(sim)
-        runs = [play(sim, capsys, case) for case in scenario.cases(state)]
+        runs = [play_case(sim, capsys, case, MODULES) for case in scenario.cases(state)]
         wait = scenario.case("wait", scenario.wait_args(runs), module="cloudtower_task_info")
-        runs.append(play(sim, capsys, wait))
+        runs.append(play_case(sim, capsys, wait, MODULES))
         problems = scenario.judge(state, runs)
     finally:
         sim.stop()
@@ -91,6 +64,6 @@ def test_the_judge_finds_a_check_mode_that_sends_a_mutation():
     steps = [{"step": step, "result": dict(result, changed=step == "check" or index == 1, actions=result["actions"] if index < 2 else []),
               "requests": [request] if index < 2 else [], "mutations": [request] if index < 2 else []}
              for index, step in enumerate(scenario.IDEMPOTENT)]
-    verdict = scenario.Verdict("single")
+    verdict = Verdict("single")
     scenario.judge_idempotent(verdict, {"steps": steps})
     assert [problem for problem in verdict.problems if "check mode did not predict" in problem] != []

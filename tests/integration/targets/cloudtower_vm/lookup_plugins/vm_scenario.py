@@ -39,6 +39,18 @@ from __future__ import annotations
 from ansible.errors import AnsibleError
 from ansible.plugins.lookup import LookupBase
 
+from ansible_collections.smartx.cloudtower.tests.integration.targets.setup_simulator.action_plugins.simulator_run import (  # pylint: disable=import-error
+    accepted,
+    by_name,
+    endpoints,
+    operations,
+    problems_of,
+    result_of,
+    sent,
+    step_names,
+    warning_texts,
+)
+
 RESET = {"state": "demo", "task_seconds": 0.2}
 IDEMPOTENT = ["check", "apply", "apply", "check"]
 NO_CHANGE = ["check", "apply"]
@@ -180,55 +192,8 @@ def cases(scenario, api_version, runs):
 
 
 # ----- judgement ------------------------------------------------------------------------------------------------
-def case_of(run):
-    return run[run.get("ansible_loop_var", "scenario_case")]
-
-
-def by_name(runs):
-    return {case_of(run)["name"]: run for run in runs}
-
-
-def result_of(runs, name, step=0):
-    return runs[name]["steps"][step]["result"]
-
-
 def task_ids(runs, name):
     return [task["id"] for task in result_of(runs, name)["tasks"]]
-
-
-def operations(result):
-    return [action["operation"] for action in result["actions"]]
-
-
-def endpoints(requests):
-    return [request["endpoint"] for request in requests]
-
-
-def accepted(requests):
-    return [request["endpoint"] for request in requests if request.get("mutating") and request.get("status") == 200]
-
-
-def sent(requests):
-    return [request["endpoint"] for request in requests if request.get("mutating")]
-
-
-def warning_texts(result):
-    """The texts of a result's warnings: strings through Ansible, warning records from an in-process main() on
-    ansible-core 2.19+ ({event: {msg}})."""
-    return [warning if isinstance(warning, str) else str((warning.get("event") or warning).get("msg"))
-            for warning in result.get("warnings") or []]
-
-
-class Verdict:
-    """The problems of one case: each check is an expectation and what to say when it does not hold."""
-
-    def __init__(self, label):
-        self.label = label
-        self.problems = []
-
-    def expect(self, holds, what):
-        if not holds:
-            self.problems.append("%s: %s" % (self.label, what))
 
 
 def judge_idempotent(verdict, run):
@@ -467,24 +432,16 @@ def judge(scenario, api_version, runs, vm_snapshots=None):
     if sorted(runs_by_name) != sorted(expected):
         return ["the runs are of %s, the scenario's cases are %s" % (sorted(runs_by_name), sorted(expected))]
     checks = [(name, lambda verdict, name=name: judge_idempotent(verdict, runs_by_name[name]))
-              for name in expected if [step["step"] for step in runs_by_name[name]["steps"]] == IDEMPOTENT]
+              for name in expected if step_names(runs_by_name[name]) == IDEMPOTENT]
     checks += [(name, lambda verdict, name=name: judge_no_change(verdict, runs_by_name[name]))
-               for name in expected if [step["step"] for step in runs_by_name[name]["steps"]] == NO_CHANGE]
+               for name in expected if step_names(runs_by_name[name]) == NO_CHANGE]
     checks += [(name, lambda verdict, name=name: judge_applied(verdict, runs_by_name[name])) for name in PREPARING if name in runs_by_name]
     if scenario == "full":
         expectations = FULL
     else:
         expectations = [expect for needs, expect in judge_core(api_version, vm_snapshots or []) if set(needs) <= set(expected)]
     checks += [("%s %s" % (scenario, index), lambda verdict, expect=expect: expect(verdict, runs_by_name)) for index, expect in enumerate(expectations)]
-    problems = []
-    for label, check in checks:
-        verdict = Verdict(label)
-        try:
-            check(verdict)
-        except (KeyError, IndexError, TypeError, AttributeError) as error:
-            verdict.expect(False, "the result lacks what is expected (%s: %s)" % (type(error).__name__, error))
-        problems += verdict.problems
-    return problems
+    return problems_of(checks)
 
 
 class LookupModule(LookupBase):

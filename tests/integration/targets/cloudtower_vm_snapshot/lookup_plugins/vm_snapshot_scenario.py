@@ -19,7 +19,7 @@ One home for what the scenario runs and what it expects, played two ways:
     query('vm_snapshot_scenario', 'judge', state=..., runs=...)           every problem found, [] when none
 
 A run is {<its loop variable>: case, steps: [{step, result, requests, mutations}, ...]} as simulator_run returns
-it; the judge finds the case under run["ansible_loop_var"] (or "scenario_case"). Each case with steps check,
+it; the judge finds the case under run["ansible_loop_var"] (or "item"). Each case with steps check,
 apply, apply, check is judged for idempotence (check mode predicts a change and sends no mutating request, the
 apply does what check mode predicted, the second apply and check mode change nothing and send nothing), then by
 its own expectations.
@@ -35,6 +35,17 @@ import re
 from ansible.errors import AnsibleError
 from ansible.plugins.loader import lookup_loader
 from ansible.plugins.lookup import LookupBase
+
+from ansible_collections.smartx.cloudtower.tests.integration.targets.setup_simulator.action_plugins.simulator_run import (  # pylint: disable=import-error
+    accepted,
+    by_name,
+    endpoints,
+    operations,
+    problems_of,
+    result_of,
+    step_names,
+    warning_texts,
+)
 
 # Fresh demo state with 20 extra generated VMs (vm-00014 .. vm-00033) for the batch.
 RESET = {"state": "demo", "task_seconds": 0.2, "vms": 34}
@@ -112,56 +123,13 @@ def wait_args(runs):
 
 
 # ----- judgement ------------------------------------------------------------------------------------------------
-def case_of(run):
-    return run[run.get("ansible_loop_var", "scenario_case")]
-
-
-def by_name(runs):
-    return {case_of(run)["name"]: run for run in runs}
-
-
-def result_of(runs, name, step=0):
-    return runs[name]["steps"][step]["result"]
-
-
-def operations(result):
-    return [action["operation"] for action in result["actions"]]
-
-
-def endpoints(requests):
-    return [request["endpoint"] for request in requests]
-
-
-def accepted(requests):
-    return [request["endpoint"] for request in requests if request.get("mutating") and request.get("status") == 200]
-
-
 def statuses(items):
     return [item["status"] for item in items]
-
-
-def warning_texts(result):
-    """The texts of a result's warnings: strings through Ansible, warning records from an in-process main() on
-    ansible-core 2.19+ ({event: {msg}})."""
-    return [warning if isinstance(warning, str) else str((warning.get("event") or warning).get("msg"))
-            for warning in result.get("warnings") or []]
 
 
 def unique(values):
     """Jinja's unique: the values in the order first seen."""
     return [value for index, value in enumerate(values) if value not in values[:index]]
-
-
-class Verdict:
-    """The problems of one case: each check is an expectation and what to say when it does not hold."""
-
-    def __init__(self, label):
-        self.label = label
-        self.problems = []
-
-    def expect(self, holds, what):
-        if not holds:
-            self.problems.append("%s: %s" % (self.label, what))
 
 
 def judge_idempotent(verdict, run):
@@ -366,21 +334,13 @@ def judge(state, runs):
     expected = [entry["name"] for entry in cases(state)] + ["wait"]
     if sorted(runs) != sorted(expected):
         return ["the runs are of %s, the scenario's cases are %s" % (sorted(runs), sorted(expected))]
-    problems = []
     checks = [(name, lambda verdict, name=name: judge_idempotent(verdict, runs[name]))
-              for name in expected if runs[name]["steps"] and [step["step"] for step in runs[name]["steps"]] == IDEMPOTENT]
+              for name in expected if step_names(runs[name]) == IDEMPOTENT]
     checks += [(name, lambda verdict, name=name: judge_refused(verdict, runs[name], REFUSED[name])) for name in REFUSED]
     checks += [(name, lambda verdict, name=name: judge_applied(verdict, runs[name])) for name in PLAIN]
     checks += [(expect.__name__, lambda verdict, expect=expect: expect(verdict, runs, ids)) for expect in EXPECTATIONS]
     checks += [("expect_revert", lambda verdict: expect_revert(verdict, runs, ids, pre_patch_id))]
-    for label, check in checks:
-        verdict = Verdict(label)
-        try:
-            check(verdict)
-        except (KeyError, IndexError, TypeError, AttributeError) as error:
-            verdict.expect(False, "the result lacks what is expected (%s: %s)" % (type(error).__name__, error))
-        problems += verdict.problems
-    return problems
+    return problems_of(checks)
 
 
 def scenario_state(state):

@@ -107,3 +107,80 @@ class ActionModule(ActionBase):
         result["warnings"] = list(result.get("warnings") or []) + [
             _display_utils.format_message(warning, False) for warning in warnings.get_warnings()]
         return result
+
+
+# ----- reading what simulator_run returns ----------------------------------------------------------------------
+# The targets that judge many runs in Python (cloudtower_vm's vm_scenario and cloudtower_vm_snapshot's
+# vm_snapshot_scenario lookups, and the unit tests that play their cases in-process) import these:
+#   from ansible_collections.smartx.cloudtower.tests.integration.targets.setup_simulator.action_plugins import simulator_run
+# A run is one loop item's result: {<its loop variable>: the case, steps: [{step, result, requests, mutations}]}.
+
+def case_of(run):
+    """The case a looped run played (its loop variable, named by ansible_loop_var)."""
+    return run[run.get("ansible_loop_var", "item")]
+
+
+def by_name(runs):
+    """The runs by the name of their case."""
+    return {case_of(run)["name"]: run for run in runs}
+
+
+def result_of(runs, name, step=0):
+    """The module's result of one step of the run named name."""
+    return runs[name]["steps"][step]["result"]
+
+
+def step_names(run):
+    return [step["step"] for step in run["steps"]]
+
+
+def operations(result):
+    """The operations of a result's actions (what the module did, or in check mode would do)."""
+    return [action["operation"] for action in result["actions"]]
+
+
+def endpoints(requests):
+    return [request["endpoint"] for request in requests]
+
+
+def sent(requests):
+    """The mutating endpoints requested."""
+    return [request["endpoint"] for request in requests if request.get("mutating")]
+
+
+def accepted(requests):
+    """The mutating endpoints CloudTower carried out (a ResourceLocked refusal is retried: sent, not accepted)."""
+    return [request["endpoint"] for request in requests if request.get("mutating") and request.get("status") == 200]
+
+
+def warning_texts(result):
+    """The texts of a result's warnings: strings through Ansible, warning records from an in-process main() on
+    ansible-core 2.19+ ({event: {msg}})."""
+    return [warning if isinstance(warning, str) else str((warning.get("event") or warning).get("msg"))
+            for warning in result.get("warnings") or []]
+
+
+class Verdict:
+    """The problems of one check: each expectation, and what to say when it does not hold."""
+
+    def __init__(self, label):
+        self.label = label
+        self.problems = []
+
+    def expect(self, holds, what):
+        if not holds:
+            self.problems.append("%s: %s" % (self.label, what))
+
+
+def problems_of(checks):
+    """Every problem of checks, [(label, function of a Verdict)]; a result without what a check reads is a problem of
+    that check, not an error that hides the others."""
+    problems = []
+    for label, check in checks:
+        verdict = Verdict(label)
+        try:
+            check(verdict)
+        except (KeyError, IndexError, TypeError, AttributeError) as error:
+            verdict.expect(False, "the result lacks what is expected (%s: %s)" % (type(error).__name__, error))
+        problems += verdict.problems
+    return problems
