@@ -8,7 +8,7 @@ CUID = re.compile(r"^c[0-9a-z]{24}$")
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.000Z$")
 
 
-def _watch(api, task_id, timeout=5.0):
+def _watch(api, task_id, timeout=10.0):
     """Every state a task shows until it is final."""
     seen = []
     deadline = time.time() + timeout
@@ -17,12 +17,14 @@ def _watch(api, task_id, timeout=5.0):
         seen.append(task)
         if task["status"] in ("SUCCESSED", "FAILED"):
             return seen
-        time.sleep(0.01)
+        time.sleep(0.05)
     raise AssertionError("task did not finish")
 
 
 def test_life_cycle_pending_executing_successed(api):
-    api.reset(task_seconds=0.5)
+    # Each state lasts a second or more: on a loaded machine (the whole test command keeps both cores busy) two polls
+    # were once more than the 0.45 s of a 0.5 s task's EXECUTING apart.
+    api.reset(task_seconds=4, settings={"task_pending_fraction": 0.25})
     vm = api.vm("db-02")
     answer = api.call("start-vm", {"where": {"id": vm["id"]}})[0]
     assert CUID.match(answer["task_id"])
