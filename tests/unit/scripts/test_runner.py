@@ -56,11 +56,11 @@ def test_cpu_seconds_of_a_process_grow_with_the_children_it_reaped():
 def test_the_lanes_split_the_stages_unless_one_lane_is_asked(monkeypatch):
     monkeypatch.delenv("CT_LANES", raising=False)
     lanes = dict(bootstrap.lanes_of(bootstrap.selected_sessions([])))
-    assert lanes["runs"] == ["units", "integration"]
+    assert lanes["runs"] == ["integration"]
     assert lanes["checks"][:2] == ["changelog", "sanity"] and "core-%s" % matrix.OLDEST in lanes["checks"]
-    assert lanes["simulator"] == ["simulator", "lint"]
+    assert lanes["simulator"] == ["simulator", "units", "lint"]
     assert sorted(lanes["runs"] + lanes["checks"] + lanes["simulator"]) == sorted(bootstrap.selected_sessions([]))
-    assert bootstrap.lanes_of(["simulator", "units"]) == [("runs", ["units"]), ("simulator", ["simulator"])]
+    assert bootstrap.lanes_of(["integration", "units"]) == [("runs", ["integration"]), ("simulator", ["units"])]
     assert bootstrap.lanes_of(["sanity", "docs"]) == [("", ["sanity", "docs"])]
     monkeypatch.setenv("CT_LANES", "1")
     assert bootstrap.lanes_of(["sanity", "units"]) == [("", ["sanity", "units"])]
