@@ -7,7 +7,7 @@ throughput (issue 16).
 
     PYTHONPATH=<dir holding ansible_collections> python benchmarks/repository_copy.py [--data-mib 100] [--write-mib 16]
         [--disks 8] [--disk-data-mib 64] [--parallel 1,4] [--parallel-rounds 3] [--step-rounds 5]
-        [--export-rounds 4]
+        [--export-rounds 4] [--simulator process|in-process]
 
 A 40 GiB demo disk (web-01) gets --data-mib of random data; it is backed up (full), a guest writes --write-mib,
 and it is backed up again (increment). A plain `qemu-img convert` of a clone of the same LUN snapshot into QCOW2,
@@ -15,8 +15,10 @@ timed in the same run, is the reference for throughput. The full copy is repeate
 clone deleted beside the new file's verification (as the copy does) and before it (as it did), alternating. Then
 --disks disks of the demo VMs of cluster-a (each with --disk-data-mib of random data) are backed up with each
 --parallel value in turn, --parallel-rounds times, side by side in one run, with the wall and CPU time each kind of
-step took summed over the disks and the CPU time of this process (the copy and the in-process simulator), of the
-commands (qemu-img) and of tgtd. The export transport copies
+step took summed over the disks and the CPU time of this process (the copy), of its commands (qemu-img), of the
+simulator's process and its commands (tgtadm) and of tgtd. The simulator runs in a process of its own, as a CloudTower
+is a server of its own (benchmarks/simulator_process.py); --simulator in-process runs it in this process as before,
+its threads then sharing the copy's interpreter lock. The export transport copies
 the same snapshot of the 40 GiB disk, alternating --export-rounds times with a plain streaming download (requests,
 1 MiB chunks, nothing checked) of an export of the same volume snapshot. Nothing is asserted; the figures are printed as
 markdown. Export figures are wall seconds with the downloading thread's CPU seconds (user + system); every timed
@@ -39,13 +41,13 @@ import time
 from concurrent.futures import Future
 
 # pylint: disable=import-error
-from ansible_collections.smartx.cloudtower.tests.simulator.ctsim import Simulator
 from ansible_collections.smartx.cloudtower.plugins.module_utils.api import iscsi
 from ansible_collections.smartx.cloudtower.plugins.module_utils.backup_copy import Copier, CopySettings, load_vm_copies
 from ansible_collections.smartx.cloudtower.plugins.module_utils.client import CloudTowerClient, ConnectionSettings
 from ansible_collections.smartx.cloudtower.plugins.module_utils.tasks import TaskWaiter
 from ansible_collections.smartx.cloudtower.plugins.module_utils import transports
 from ansible_collections.smartx.cloudtower.plugins.module_utils import volume_export
+import simulator_process  # a sibling: the simulator in its own process or in this one
 
 MIB = 1024 * 1024
 PASSWORD = "bench-password"
@@ -388,8 +390,6 @@ def parallel_runs(sim, client, waiter, work, portal, disks, data_mib, levels, ro
         chosen += min(len(vm_disks), disks - chosen)
         paths.append(snapshot_manifest(client, waiter, vm, "par-%s" % vm["id"], work)[0])
     results = {level: [] for level in levels}
-    tgtd = sim.dataplane.portal.process.pid
-    sim.lock = lock = TimedLock(sim.lock)
     for number in range(rounds):
         for level in levels:
             SPENT.clear()
@@ -398,12 +398,12 @@ def parallel_runs(sim, client, waiter, work, portal, disks, data_mib, levels, ro
                                     parallel_disks=level)
             copier = Copier(client, waiter, run, settings)
             copies, _failures = load_vm_copies(paths, settings)
-            before, held = process_cpu(tgtd), lock.held
+            before = process_cpu(sim)
             started = time.monotonic()
             copier.run(copies)
             elapsed = time.monotonic() - started
-            SPENT["simulator lock held (API requests, one at a time)"] = lock.held - held
-            used = {kind: seconds - before[kind] for kind, seconds in process_cpu(tgtd).items()}
+            used = {kind: seconds - before[kind] for kind, seconds in process_cpu(sim).items()}
+            SPENT["simulator lock held (API requests, one at a time)"] = used.pop("held")
             failed = [c.failure for c in copies if c.failure]
             if failed:
                 raise SystemExit("parallel copy failed: %s" % failed)
@@ -411,40 +411,22 @@ def parallel_runs(sim, client, waiter, work, portal, disks, data_mib, levels, ro
     return results
 
 
-class TimedLock:
-    """The simulator's lock, adding up how long it is held: every API request runs under it, so this is the
-    simulated cluster's serial time (its clones copy data, its portal changes run tgtadm)."""
-
-    def __init__(self, lock):
-        self.lock = lock
-        self.held = 0.0
-        self.local = threading.local()
-
-    def __enter__(self):
-        self.lock.acquire()
-        depth = getattr(self.local, "depth", 0)
-        if not depth:
-            self.local.since = time.monotonic()
-        self.local.depth = depth + 1
-        return self
-
-    def __exit__(self, *_exc):
-        self.local.depth -= 1
-        if not self.local.depth:
-            self.held += time.monotonic() - self.local.since
-        self.lock.release()
-
-
-def process_cpu(tgtd_pid):
-    """CPU seconds so far of: this process (the copy's threads and the in-process simulator), the commands it ran
-    (qemu-img, qemu-io, the simulator's tgtadm) and the simulator's tgtd."""
-    times = os.times()
-    with open("/proc/%d/stat" % tgtd_pid, encoding="ascii") as stream:
-        fields = stream.read().rsplit(")", 1)[1].split()
-    ticks = os.sysconf("SC_CLK_TCK")
-    return {"this process: copy threads + in-process simulator": times.user + times.system,
-            "commands: qemu-img, qemu-io, tgtadm": times.children_user + times.children_system,
-            "tgtd (the portal)": (int(fields[11]) + int(fields[12])) / float(ticks)}
+def process_cpu(sim):
+    """CPU seconds so far of: this process (the copy's threads, and the simulator when it runs in this process), the
+    commands it ran (qemu-img, qemu-io; the simulator's tgtadm when in this process), the simulator's process and the
+    commands it ran (tgtadm, qemu-img for exports) when it has its own, and tgtd; with "held": the seconds the
+    simulator's lock has been held."""
+    times, usage = os.times(), sim.usage()
+    if "cpu" in usage:
+        figures = {"this process: copy threads": times.user + times.system,
+                   "commands: qemu-img, qemu-io": times.children_user + times.children_system,
+                   "simulator's process": usage["cpu"], "simulator's commands: tgtadm": usage["children_cpu"]}
+    else:
+        figures = {"this process: copy threads + in-process simulator": times.user + times.system,
+                   "commands: qemu-img, qemu-io, tgtadm": times.children_user + times.children_system}
+    figures["tgtd (the portal)"] = simulator_process.process_cpu(sim.tgtd_pid)
+    figures["held"] = usage["held"]
+    return figures
 
 
 def median_round(rounds):
@@ -485,13 +467,18 @@ def main():
     parser.add_argument("--step-rounds", type=int, default=5,
                         help="full copies of the 40 GiB disk, the clone deleted beside and before the verification (0: leave it out)")
     parser.add_argument("--export-rounds", type=int, default=4, help="export copies vs plain downloads (0: leave it out)")
+    parser.add_argument("--simulator", choices=("process", "in-process"), default="process",
+                        help="the simulator in a process of its own (as a CloudTower is a server of its own) or in this one, "
+                             "its threads then sharing the copy's interpreter lock (as until 2026-12-06)")
     args = parser.parse_args()
     instrument()
     with tempfile.TemporaryDirectory() as work:
-        sim = Simulator(password=PASSWORD, task_seconds=0.05, api_version="4.6.0", iscsi_portal="127.0.0.1:0",
-                        data_dir=os.path.join(work, "sim")).start()
+        if args.simulator == "process":
+            sim = simulator_process.OwnProcess(PASSWORD, 0.05, os.path.join(work, "sim"), os.path.join(work, "simulator.log"))
+        else:
+            sim = simulator_process.InProcess(PASSWORD, 0.05, os.path.join(work, "sim"))
         try:
-            portal = sim.dataplane.portal.address
+            portal = sim.portal
             client = CloudTowerClient(ConnectionSettings(sim.url, "admin", PASSWORD))
             waiter = TaskWaiter(client, 600)
             vm = client.call("get-vms", {"where": {"name": "web-01"}})[0]
@@ -516,6 +503,7 @@ def main():
             sim.stop()
     disk, increment = full["disks"][0]["backup"], incremental["disks"][0]["backup"]
     print("| Measure | Value |\n|---|---|")
+    print("| simulator | %s |" % sim.where)
     print("| disk | %.0f GiB holding %d MiB of data |" % (disk["virtual_size"] / 1024.0 ** 3, args.data_mib))
     print("| full backup stored | %.1f MiB |" % (disk["stored_size"] / float(MIB)))
     print("| full backup, whole copy step (clone, read, check, digest, delete) | %.2f s |" % full_seconds)
