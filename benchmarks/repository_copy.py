@@ -404,10 +404,12 @@ def parallel_runs(sim, client, waiter, work, portal, disks, data_mib, levels, ro
             elapsed = time.monotonic() - started
             used = {kind: seconds - before[kind] for kind, seconds in process_cpu(sim).items()}
             SPENT["simulator lock held (API requests, one at a time)"] = used.pop("held")
+            waited, io_waited = used.pop("pressure"), used.pop("io pressure")
             failed = [c.failure for c in copies if c.failure]
             if failed:
                 raise SystemExit("parallel copy failed: %s" % failed)
-            results[level].append((elapsed, sum(len(c.disks) for c in copies), dict(SPENT), dict(CPU), used))
+            results[level].append((elapsed, sum(len(c.disks) for c in copies), dict(SPENT), dict(CPU), used, waited / elapsed,
+                                   os.getloadavg()[0], io_waited / elapsed))
     return results
 
 
@@ -426,7 +428,16 @@ def process_cpu(sim):
                    "commands: qemu-img, qemu-io, tgtadm": times.children_user + times.children_system}
     figures["tgtd (the portal)"] = simulator_process.process_cpu(sim.tgtd_pid)
     figures["held"] = usage["held"]
+    figures["pressure"], figures["io pressure"] = pressure("cpu"), pressure("io")
     return figures
+
+
+def pressure(resource_name):
+    """Seconds so far during which some task of the machine waited for a core ("cpu") or for the disk ("io") (PSI,
+    /proc/pressure/*): how much other load (other test runs on this shared machine) and our own work competed."""
+    with open("/proc/pressure/" + resource_name, encoding="ascii") as stream:
+        some = stream.readline().split()
+    return int(dict(field.split("=") for field in some[1:])["total"]) / 1e6
 
 
 def median_round(rounds):
@@ -446,6 +457,12 @@ def print_parallel(results, data_mib):
     print("| ratio to parallel_disks %d, round by round | %s |" % (base, " | ".join(
         ", ".join("%.2fx" % (mine[0] / theirs[0]) for mine, theirs in zip(results[level], results[base])) for level in levels)))
     print("| median round: wall time | %s |" % " | ".join("%.2f s" % medians[level][0] for level in levels))
+    print("| load average (1 min) at each round's end | %s |" % " | ".join(
+        ", ".join("%.1f" % r[6] for r in results[level]) for level in levels))
+    print("| share of each round some task of the machine waited for a core (PSI cpu some) | %s |" % " | ".join(
+        ", ".join("%.2f" % r[5] for r in results[level]) for level in levels))
+    print("| share of each round some task of the machine waited for the disk (PSI io some) | %s |" % " | ".join(
+        ", ".join("%.2f" % r[7] for r in results[level]) for level in levels))
     for kind in sorted(medians[base][4]):
         print("| median round: CPU of %s | %s |" % (kind, " | ".join("%.2f s" % medians[level][4][kind] for level in levels)))
     print("| median round: our CPU / wall time (cores kept busy) | %s |" % " | ".join(
@@ -470,13 +487,18 @@ def main():
     parser.add_argument("--simulator", choices=("process", "in-process"), default="process",
                         help="the simulator in a process of its own (as a CloudTower is a server of its own) or in this one, "
                              "its threads then sharing the copy's interpreter lock (as until 2026-12-06)")
+    parser.add_argument("--cluster-storage", metavar="DIR",
+                        help="where the simulated cluster keeps its volumes' bytes (default: beside the repository, on the "
+                             "same disk; /dev/shm keeps the cluster's own writes - its clones - off the backup host's disk, "
+                             "as a real cluster's storage is not the backup host's)")
     args = parser.parse_args()
     instrument()
     with tempfile.TemporaryDirectory() as work:
+        cluster_storage = tempfile.mkdtemp(prefix="ctsim-", dir=args.cluster_storage or work)
         if args.simulator == "process":
-            sim = simulator_process.OwnProcess(PASSWORD, 0.05, os.path.join(work, "sim"), os.path.join(work, "simulator.log"))
+            sim = simulator_process.OwnProcess(PASSWORD, 0.05, cluster_storage, os.path.join(work, "simulator.log"))
         else:
-            sim = simulator_process.InProcess(PASSWORD, 0.05, os.path.join(work, "sim"))
+            sim = simulator_process.InProcess(PASSWORD, 0.05, cluster_storage)
         try:
             portal = sim.portal
             client = CloudTowerClient(ConnectionSettings(sim.url, "admin", PASSWORD))
@@ -501,9 +523,10 @@ def main():
                         if args.disks else {})
         finally:
             sim.stop()
+            shutil.rmtree(cluster_storage, ignore_errors=True)
     disk, increment = full["disks"][0]["backup"], incremental["disks"][0]["backup"]
     print("| Measure | Value |\n|---|---|")
-    print("| simulator | %s |" % sim.where)
+    print("| simulator | %s, its volumes in %s |" % (sim.where, args.cluster_storage or "the work directory (same disk)"))
     print("| disk | %.0f GiB holding %d MiB of data |" % (disk["virtual_size"] / 1024.0 ** 3, args.data_mib))
     print("| full backup stored | %.1f MiB |" % (disk["stored_size"] / float(MIB)))
     print("| full backup, whole copy step (clone, read, check, digest, delete) | %.2f s |" % full_seconds)
