@@ -210,12 +210,10 @@ def body_chunks(response):
     content-encoded body (not what CloudTower sends) still goes through iter_content.
     """
     if (response.headers.get("Content-Encoding") or "identity").lower() != "identity":
-        for chunk in response.iter_content(chunk_size=CHUNK):
-            yield chunk
+        yield from response.iter_content(chunk_size=CHUNK)
         return
     try:
-        for chunk in response.raw.stream(CHUNK, decode_content=False):
-            yield chunk
+        yield from response.raw.stream(CHUNK, decode_content=False)
     # The mapping requests' iter_content makes, so transient_errors() holds for both paths.
     except ProtocolError as error:
         raise requests.exceptions.ChunkedEncodingError(error)
