@@ -209,7 +209,7 @@ class IntegrationRun:
     """Run ``targets`` (all runnable ones when empty) in ``shards`` shards."""
 
     def __init__(self, venv, collection, work, shards=3, targets=(), verbose=False, token_logs=False,
-                 specs=None, sim_args=("--state", "demo", "--task-seconds", "0.2"), smoke=False):
+                 specs=None, sim_args=("--state", "demo", "--task-seconds", "0.2"), smoke=False, as_one_lane=False):
         self.venv = venv
         self.collection = collection
         self.work = work
@@ -220,6 +220,9 @@ class IntegrationRun:
         self.specs = specs
         self.sim_args = list(sim_args)
         self.smoke = smoke
+        # Each shard is a session, so a scheduler autogroup of its own: as_one_lane weighs the shards together like
+        # one of the runner's lanes, so the single-process stages of the other lanes are not starved by three shards.
+        self.as_one_lane = as_one_lane
         self.shards = []
         self.started = None
 
@@ -252,8 +255,9 @@ class IntegrationRun:
         log = open(shard.log_path, "w", encoding="utf-8")  # pylint: disable=consider-using-with
         env = self.venv.env()
         env["ANSIBLE_FORCE_COLOR"] = "0"
+        nice = processes.autogroup_nice_for(len(self.shards)) if self.as_one_lane else None
         shard.process = processes.start(command, cwd=shard.collection, stdout=log, stderr=subprocess.STDOUT,
-                                        stdin=subprocess.DEVNULL, env=env)
+                                        stdin=subprocess.DEVNULL, env=env, autogroup_nice=nice)
         log.close()
 
     def _report(self, now):

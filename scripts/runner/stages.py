@@ -182,7 +182,8 @@ def integration(ctx):
     targets = os.environ.get("CT_INTEGRATION_ARGS", "").split()
     shards = int(os.environ.get("CT_INTEGRATION_SHARDS", "3")) if not targets else 1
     run_ = IntegrationRun(ctx.venv, coll, ctx.work, shards=shards, targets=targets, verbose=secrets_scan_on(),
-                          token_logs=secrets_scan_on(), specs=ctx.specs if have_specs(ctx.specs) else None)
+                          token_logs=secrets_scan_on(), specs=ctx.specs if have_specs(ctx.specs) else None,
+                          as_one_lane=bool(os.environ.get("CT_LANE")))
     if not run_.run():
         raise Failed("integration targets failed (see the shard logs above)")
     notes = ["%d target(s) in %d shard(s)" % (len(run_.targets), len(run_.shards))]

@@ -117,6 +117,21 @@ def test_bytecode_of_removed_temporary_directories_is_forgotten_and_the_rest_kep
     assert os.listdir(str(mirror)) == []
 
 
+def test_shards_weighed_as_one_lane_get_the_autogroup_nice_of_one_share():
+    from ansible_collections.smartx.cloudtower.scripts.runner import processes
+    assert [processes.autogroup_nice_for(count) for count in (1, 2, 3, 4)] == [0, 3, 5, 6]
+    if not os.path.exists("/proc/self/autogroup"):
+        pytest.skip("no scheduler autogroups on this kernel")
+    child = processes.start([sys.executable, "-c", "import time; time.sleep(5)"], autogroup_nice=5)
+    try:
+        with open("/proc/%d/autogroup" % child.pid, encoding="ascii") as stream:
+            assert stream.read().split()[-2:] == ["nice", "5"]
+        with open("/proc/self/autogroup", encoding="ascii") as stream:
+            assert stream.read().split()[-2:] == ["nice", "0"]
+    finally:
+        processes.stop(child, grace=1)
+
+
 def test_the_tree_copy_leaves_out_vcs_data_caches_and_output(tmp_path):
     source = tmp_path / "checkout"
     for path in ("plugins/modules/m.py", ".git/HEAD", "tests/output/x", "plugins/__pycache__/m.pyc", "demo-output/a",
