@@ -6,7 +6,7 @@
 throughput (issue 16).
 
     PYTHONPATH=<dir holding ansible_collections> python benchmarks/repository_copy.py [--data-mib 100] [--write-mib 16]
-        [--disks 8] [--disk-data-mib 64] [--parallel 1,4] [--parallel-rounds 3] [--step-rounds 5]
+        [--disks 8] [--disk-data-mib 64] [--parallel 1,4] [--parallel-rounds 3] [--settle 3] [--step-rounds 5]
         [--export-rounds 4] [--simulator process|in-process]
 
 A 40 GiB demo disk (web-01) gets --data-mib of random data; it is backed up (full), a guest writes --write-mib,
@@ -16,7 +16,8 @@ clone deleted beside the new file's verification (as the copy does) and before i
 --disks disks of the demo VMs of cluster-a (each with --disk-data-mib of random data) are backed up with each
 --parallel value in turn, --parallel-rounds times, side by side in one run, with the wall and CPU time each kind of
 step took summed over the disks and the CPU time of this process (the copy), of its commands (qemu-img), of the
-simulator's process and its commands (tgtadm) and of tgtd. The simulator runs in a process of its own, as a CloudTower
+simulator's process and its commands (tgtadm) and of tgtd; each round starts after a sync and --settle seconds, and
+its repository is removed once measured (why: parallel_runs). The simulator runs in a process of its own, as a CloudTower
 is a server of its own (benchmarks/simulator_process.py); --simulator in-process runs it in this process as before,
 its threads then sharing the copy's interpreter lock. The export transport copies
 the same snapshot of the 40 GiB disk, alternating --export-rounds times with a plain streaming download (requests,
@@ -375,10 +376,17 @@ def print_export(results):
         print("| export copy, last round: %s | %.2f s |" % (kind, results[-1]["spent"][kind]))
 
 
-def parallel_runs(sim, client, waiter, work, portal, disks, data_mib, levels, rounds):
+def parallel_runs(sim, client, waiter, work, portal, disks, data_mib, levels, rounds, settle):
     """Back the same snapshots of `disks` disks up once per parallelism level, the levels alternating for `rounds`
     rounds (other load on the machine then weighs on every level alike): {level: [(seconds, disks, wall by kind,
-    CPU by kind, CPU by process)]}."""
+    CPU by kind, CPU by process, cpu pressure, load, io pressure, MiB written to the disk)]}.
+
+    Each round starts on a quiet disk: what the previous round wrote is synced and the disk given `settle` seconds.
+    Without that, the writeback of one round's 512 MiB landed in the next round (PSI io some 0.1-0.5 there) and the
+    ratio of a pair of rounds swung between 0.4x and 1.2x, by which level the stall happened to hit (2026-12-06).
+    Each round's repository is removed once measured: kept, every round wrote its 565 MiB into memory the guest had
+    not touched for a while, which costs this VM far more than rewriting freed page cache (see warm_up), and qemu-img
+    took 1.3-1.5 CPU-s a round instead of 0.9, growing with the rounds at both levels (2026-12-06)."""
     vms = client.call("get-vms", {"where": {"cluster": {"name": "cluster-a"}, "name_in": ["web-01", "web-02", "db-01", "db-02", "build-01"]}})
     chosen, paths = 0, []
     for vm in sorted(vms, key=lambda v: v["name"]):
@@ -398,19 +406,37 @@ def parallel_runs(sim, client, waiter, work, portal, disks, data_mib, levels, ro
                                     parallel_disks=level)
             copier = Copier(client, waiter, run, settings)
             copies, _failures = load_vm_copies(paths, settings)
+            os.sync()
+            time.sleep(settle)
+            written_before = sectors_written(work)
             before = process_cpu(sim)
             started = time.monotonic()
             copier.run(copies)
             elapsed = time.monotonic() - started
             used = {kind: seconds - before[kind] for kind, seconds in process_cpu(sim).items()}
+            os.sync()  # what the round wrote and the kernel had not yet, counted with the round (after its timing)
+            written_after = sectors_written(work)
+            written = None if written_before is None or written_after is None else (written_after - written_before) * 512 / float(MIB)
+            shutil.rmtree(settings.repository)
             SPENT["simulator lock held (API requests, one at a time)"] = used.pop("held")
             waited, io_waited = used.pop("pressure"), used.pop("io pressure")
             failed = [c.failure for c in copies if c.failure]
             if failed:
                 raise SystemExit("parallel copy failed: %s" % failed)
             results[level].append((elapsed, sum(len(c.disks) for c in copies), dict(SPENT), dict(CPU), used, waited / elapsed,
-                                   os.getloadavg()[0], io_waited / elapsed))
+                                   os.getloadavg()[0], io_waited / elapsed, written))
     return results
+
+
+def sectors_written(path):
+    """Sectors written so far to the block device holding path (/sys/dev/block/<major>:<minor>/stat, field 7); None
+    where path is on no block device of its own (tmpfs, overlayfs)."""
+    device = os.stat(path).st_dev
+    try:
+        with open("/sys/dev/block/%d:%d/stat" % (os.major(device), os.minor(device)), encoding="ascii") as stream:
+            return int(stream.read().split()[6])
+    except OSError:
+        return None
 
 
 def process_cpu(sim):
@@ -463,6 +489,8 @@ def print_parallel(results, data_mib):
         ", ".join("%.2f" % r[5] for r in results[level]) for level in levels))
     print("| share of each round some task of the machine waited for the disk (PSI io some) | %s |" % " | ".join(
         ", ".join("%.2f" % r[7] for r in results[level]) for level in levels))
+    print("| written to the repository's disk in each round, synced (MiB) | %s |" % " | ".join(
+        ", ".join("n/a" if r[8] is None else "%.0f" % r[8] for r in results[level]) for level in levels))
     for kind in sorted(medians[base][4]):
         print("| median round: CPU of %s | %s |" % (kind, " | ".join("%.2f s" % medians[level][4][kind] for level in levels)))
     print("| median round: our CPU / wall time (cores kept busy) | %s |" % " | ".join(
@@ -481,6 +509,8 @@ def main():
     parser.add_argument("--disk-data-mib", type=int, default=64)
     parser.add_argument("--parallel", default="1,4", help="parallel_disks values compared, side by side")
     parser.add_argument("--parallel-rounds", type=int, default=3, help="rounds of the comparison, the levels alternating")
+    parser.add_argument("--settle", type=float, default=3.0,
+                        help="seconds the disk is left alone (after a sync) before each round of the comparison")
     parser.add_argument("--step-rounds", type=int, default=5,
                         help="full copies of the 40 GiB disk, the clone deleted beside and before the verification (0: leave it out)")
     parser.add_argument("--export-rounds", type=int, default=4, help="export copies vs plain downloads (0: leave it out)")
@@ -519,7 +549,8 @@ def main():
             steps = step_rounds(client, waiter, work, portal, first_path, args.step_rounds) if args.step_rounds else {}
             exports = export_rounds(client, waiter, work, first_path, args.export_rounds) if args.export_rounds else []
             levels = [int(level) for level in args.parallel.split(",")]
-            parallel = (parallel_runs(sim, client, waiter, work, portal, args.disks, args.disk_data_mib, levels, args.parallel_rounds)
+            parallel = (parallel_runs(sim, client, waiter, work, portal, args.disks, args.disk_data_mib, levels, args.parallel_rounds,
+                                      args.settle)
                         if args.disks else {})
         finally:
             sim.stop()
