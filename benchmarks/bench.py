@@ -8,16 +8,21 @@ Run it through benchmarks/run.sh, which prepares the venv and a copy of the coll
 
     benchmarks/run.sh [--quick] [--sizes 1,10,50,100] [--only backup,no_change,...]
 
-Scenarios (see benchmarks/README.md): backup (role vs per-VM loop vs the official SDK), no_change (requests
+Scenarios (see benchmarks/README.md): backup (role vs per-VM loop vs the official SDK), repository (requests of a
+whole backup into a repository of 1-6 VMs over iSCSI and export, on a 4.6 simulator with tgtd), no_change (requests
 of idempotent runs), listing (cloudtower_vm_info and the inventory plugin over many VMs), task_wait (latency
 after a task ends, polls of a long task), overhead (one module call vs ansible.builtin.uri). Nothing is
 asserted about time; a scenario whose work did not happen (a failed playbook, a missing manifest) is an error.
 """
 
 import argparse
+import collections
 import glob
+import json
 import os
 import secrets
+import shutil
+import socket
 import statistics
 import sys
 import threading
@@ -28,7 +33,7 @@ import time
 import benchsupport as bs
 import waiter_model
 
-SCENARIOS = ("backup", "no_change", "template", "overhead", "task_wait", "listing")
+SCENARIOS = ("backup", "repository", "no_change", "template", "overhead", "task_wait", "listing")
 USERNAME = "bench-admin"
 TASK_SECONDS = 2.0
 SPARE_VMS = 20
@@ -212,6 +217,68 @@ def scenario_backup(ctx, sim):
                     log("  %-6s N=%-3d %7.2f s, %d requests" % (variant, size, runs[variant][-1]["wall"], runs[variant][-1]["requests"]["total"]))
         rows.extend(median_run(runs[variant]) for variant in runs)
     return rows
+
+
+# ----- scenario 1c: backups into a repository -------------------------------------------------------
+REPOSITORY_SIZES = tuple(int(s) for s in os.environ.get("BENCH_REPOSITORY_SIZES", "1,2,4,6").split(","))
+# The demo's VMs of cluster-a (1, 1, 2, 2, 3 and 1 disks). One cluster: the simulator serves every cluster's targets
+# from one tgtd, where the backup targets of two clusters (one name, so one IQN) collide (tests/simulator/README.md).
+REPOSITORY_VMS = ("web-01", "web-02", "db-01", "db-02", "build-01", "monitor-01")
+REPOSITORY_TASK_SECONDS = 0.1
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def scenario_repository(ctx, _sim):
+    """The API requests of a whole backup into the repository (snapshots, manifests, every disk copied and verified)
+    of N VMs, per transport, on a 4.6 simulator of its own that serves real iSCSI (tgtd) and export downloads: which
+    endpoints grow with the VMs, and by how much per disk. Needs root and the data-plane tools; says why not else."""
+    sys.path.insert(0, os.path.dirname(ctx.simulator_script))
+    from ctsim import dataplane_deps  # pylint: disable=import-error,import-outside-toplevel
+    reason = dataplane_deps.portal_unavailable_reason()
+    if reason:
+        log("  skipped: %s" % reason)
+        return {"skipped": reason}
+    portal = "127.0.0.1:%d" % free_port()
+    data_dir = ctx.path("repository-cluster")
+    os.makedirs(data_dir)
+    sim = ctx.start_simulator("repository", "--api-version", "4.6.0", "--iscsi-portal", portal, "--data-dir", data_dir,
+                              "--task-seconds", str(REPOSITORY_TASK_SECONDS), "--record", ctx.path("repository-requests.jsonl"))
+    rows = []
+    try:
+        for transport in ("iscsi", "export"):
+            for size in REPOSITORY_SIZES:
+                rows.append(repository_backup(ctx, sim, portal, transport, size))
+                row = rows[-1]
+                log("  %-6s N=%d (%d disks): %d requests, %.1f s" % (transport, size, row["disks"], row["requests"]["total"], row["wall"]))
+    finally:
+        sim.stop()
+    return {"rows": rows}
+
+
+def repository_backup(ctx, sim, portal, transport, size):
+    sim.reset(state="demo", task_seconds=REPOSITORY_TASK_SECONDS)
+    names = list(REPOSITORY_VMS[:size])
+    label = "repository-%s-%d" % (transport, size)
+    out_dir, repository = ctx.path(label + "-manifests"), ctx.path(label)
+    extra_vars = {"bench_vms": names, "bench_dir": out_dir, "bench_repository": repository, "bench_portal": portal,
+                  "bench_transport": transport}
+    timed, _timings = ctx.playbook(sim, "repository_backup.yml", extra_vars, label)
+    timed.require_success("%s backup of %d VMs into a repository" % (transport, size))
+    manifests = glob.glob(os.path.join(repository, "*", "*", "*", "manifest.json"))
+    if len(manifests) != size:
+        raise RuntimeError("%s backup of %d VMs into a repository wrote %d backups (%s)" % (transport, size, len(manifests), repository))
+    disks = sum(len(bs.read_json(path)["disks"]) for path in manifests)
+    summary = bs.RequestSummary(sim.requests())
+    shutil.rmtree(repository)
+    return {"transport": transport, "size": size, "vms": names, "disks": disks, "wall": timed.wall, "requests": summary.to_dict(),
+            "endpoints": summary.endpoints_text(),
+            "distinct": distinct_requests(summary.entries),
+            "errors": ["%s %s %s" % (e["endpoint"], e.get("status"), e.get("error_detail")) for e in summary.errors]}
 
 
 # ----- scenario 2: no-change runs -----------------------------------------------------------------
@@ -489,6 +556,12 @@ def targets(results):
                 lines.append(["N=50: faster than the per-VM loop", "%s vs %s = %s faster" % (
                     bs.seconds(role[50]["wall"]), bs.seconds(loop["wall"]), bs.ratio(loop["wall"], role[50]["wall"])),
                     status(loop["wall"] > role[50]["wall"])])
+    repository = results.get("repository")
+    if repository and repository.get("rows"):
+        others = repository_target(repository)
+        lines.append(["repository backup: distinct requests independent of the VMs apart from per-disk ones",
+                      "; ".join(others) if others else "every other endpoint constant from 1 to %d VMs" % max(REPOSITORY_SIZES),
+                      status(not others)])
     for row in results.get("no_change") or []:
         limit = 1 if row["auth"] == "token" else 2
         lines.append(["no-change %s (%s, %s): no mutation, at most %d request(s)" % (row["module"], row["options"], row["auth"], limit),
@@ -546,6 +619,66 @@ def requests_growth(role_rows):
     return text, growth <= 1
 
 
+def distinct_requests(entries):
+    """{endpoint: requests with different bodies}: a poll repeats one request until the answer changes, and a request
+    refused with ResourceLocked (an entity's lock outlives its task a moment) is sent again as it was; both are
+    counted once, so what is left follows the work, not the timing."""
+    bodies = collections.defaultdict(set)
+    for entry in entries:
+        bodies[entry["endpoint"]].add(json.dumps(entry.get("body"), sort_keys=True))
+    return {endpoint: len(found) for endpoint, found in bodies.items()}
+
+
+def repository_growth(rows):
+    """{endpoint: (kind, text)} of one transport's runs, counting distinct requests (distinct_requests; all requests
+    in brackets): kind is "constant", "per disk" (a fixed number per disk on top of a constant, in every run) or
+    "other"."""
+    rows = sorted(rows, key=lambda r: r["disks"])
+    endpoints = sorted(set().union(*(r["requests"]["by_endpoint"] for r in rows)))
+    growth = {}
+    for endpoint in endpoints:
+        counts = [r["distinct"].get(endpoint, 0) for r in rows]
+        sent = [r["requests"]["by_endpoint"].get(endpoint, 0) for r in rows]
+        text = "/".join(str(c) for c in counts) + ("" if sent == counts else " [%s]" % "/".join(str(n) for n in sent))
+        span = rows[-1]["disks"] - rows[0]["disks"]
+        per_disk = (counts[-1] - counts[0]) / float(span) if span else None
+        linear = per_disk is not None and all(abs(c - (counts[0] + per_disk * (r["disks"] - rows[0]["disks"]))) < 1e-9
+                                              for c, r in zip(counts, rows))
+        if len(set(counts)) == 1:
+            growth[endpoint] = ("constant", text)
+        elif linear:
+            growth[endpoint] = ("per disk", "%s, %g per disk" % (text, per_disk))
+        else:
+            growth[endpoint] = ("other", text)
+    return growth
+
+
+def repository_tables(result):
+    if result.get("skipped"):
+        return "Not measured: %s." % result["skipped"]
+    parts = []
+    for transport in ("iscsi", "export"):
+        rows = [r for r in result["rows"] if r["transport"] == transport]
+        table = [[r["size"], r["disks"], r["requests"]["total"], r["requests"]["mutating"], r["requests"]["logins"], bs.seconds(r["wall"])]
+                 for r in rows]
+        growth = repository_growth(rows)
+        parts += ["Transport `%s`:" % transport, "",
+                  bs.markdown_table(["VMs", "disks", "requests", "mutating", "logins", "wall"], table), "",
+                  "By endpoint (N=%s): %s." % ("/".join(str(r["size"]) for r in rows), "; ".join(
+                      "%s %s (%s)" % (endpoint, text, kind) for endpoint, (kind, text) in growth.items())), ""]
+    return "\n".join(parts)
+
+
+def repository_target(result):
+    """Requests that grow with the VMs other than per disk (or task polls), over both transports: none is the target."""
+    others = []
+    for transport in ("iscsi", "export"):
+        rows = [r for r in result["rows"] if r["transport"] == transport]
+        others += ["%s %s %s" % (transport, endpoint, text) for endpoint, (kind, text) in repository_growth(rows).items()
+                   if kind == "other"]
+    return others
+
+
 def report(results, ctx):
     parts = ["# smartx.cloudtower benchmark results", "",
              "Run %s, %s mode, Python %s, task duration %g s, load average (1 min) %s at start and %s at end, %d CPUs." % (
@@ -562,6 +695,9 @@ def report(results, ctx):
         role_tasks = [r for r in results["backup"] if r["variant"] == "role"]
         parts += ["Role, time of its snapshot task (one batch, including the wait): %s." % ", ".join(
             "N=%d %s" % (r["size"], bs.seconds(r["snapshot_task_seconds"])) for r in role_tasks), ""]
+    if results.get("repository"):
+        parts += ["## 1c. Backup into a repository: requests by VMs and disks (4.6 simulator with tgtd, tasks %g s)" % REPOSITORY_TASK_SECONDS,
+                  "", repository_tables(results["repository"]), ""]
     if results.get("no_change"):
         parts += ["## 2. Idempotent no-change runs", "", no_change_table(results["no_change"]), ""]
     if results.get("template"):

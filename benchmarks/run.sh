@@ -9,7 +9,8 @@
 #   --quick              the smaller run above
 #   --sizes 1,10,50,100  backup sizes N (the role, the per-VM loop and the SDK script each back up N VMs)
 #   --list-vms 10000     VMs listed by cloudtower_vm_info and by the inventory plugin
-#   --only LIST          some of: backup,no_change,overhead,task_wait,listing
+#   --only LIST          some of: backup,repository,no_change,template,overhead,task_wait,listing
+#                        (repository needs root and the data-plane tools: tgt, qemu-utils, qemu-block-extra)
 #   --no-sdk             leave out the SDK baseline (it sleeps about 10 s per VM)
 #
 # Uses the cached test venv of scripts/test.sh (tests/requirements.txt, which includes cloudtower-sdk; built by
