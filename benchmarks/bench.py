@@ -670,7 +670,7 @@ def repository_tables(result):
 
 
 def repository_target(result):
-    """Requests that grow with the VMs other than per disk (or task polls), over both transports: none is the target."""
+    """Endpoints whose distinct requests grow with the VMs other than per disk, over both transports: none is the target."""
     others = []
     for transport in ("iscsi", "export"):
         rows = [r for r in result["rows"] if r["transport"] == transport]
