@@ -22,7 +22,6 @@ import json
 import os
 import secrets
 import shutil
-import socket
 import statistics
 import sys
 import threading
@@ -227,12 +226,6 @@ REPOSITORY_VMS = ("web-01", "web-02", "db-01", "db-02", "build-01", "monitor-01"
 REPOSITORY_TASK_SECONDS = 0.1
 
 
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def scenario_repository(ctx, _sim):
     """The API requests of a whole backup into the repository (snapshots, manifests, every disk copied and verified)
     of N VMs, per transport, on a 4.6 simulator of its own that serves real iSCSI (tgtd) and export downloads: which
@@ -243,13 +236,13 @@ def scenario_repository(ctx, _sim):
     if reason:
         log("  skipped: %s" % reason)
         return {"skipped": reason}
-    portal = "127.0.0.1:%d" % free_port()
     data_dir = ctx.path("repository-cluster")
     os.makedirs(data_dir)
-    sim = ctx.start_simulator("repository", "--api-version", "4.6.0", "--iscsi-portal", portal, "--data-dir", data_dir,
+    sim = ctx.start_simulator("repository", "--api-version", "4.6.0", "--iscsi-portal", "127.0.0.1:0", "--data-dir", data_dir,
                               "--task-seconds", str(REPOSITORY_TASK_SECONDS), "--record", ctx.path("repository-requests.jsonl"))
     rows = []
     try:
+        portal = sim.admin("GET", "info")["dataplane"]["iscsi_portal"]  # the free port the simulator's tgtd took
         for transport in ("iscsi", "export"):
             for size in REPOSITORY_SIZES:
                 rows.append(repository_backup(ctx, sim, portal, transport, size))
